@@ -1,0 +1,311 @@
+package dsl
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/types"
+)
+
+// exprCheck is an expression waiting to be checked once the whole file is
+// known (so that steps and variables defined later can be referred to).
+type exprCheck struct {
+	src  string
+	pos  Pos // position of the first character of src
+	sc   scope
+	want string // "", "bool", "list", "timestamp"
+	what string // for messages: "if", "foreach.in"
+}
+
+// queue registers an expression found at node n, whose source starts at
+// byte offset off of the node's string.
+func (c *compiler) queue(src string, n *Node, off int, sc scope, want, what string) {
+	pos := n.Pos
+	if n.Quoted {
+		pos.Col++
+	}
+	if !strings.Contains(n.Str[:min(off, len(n.Str))], "\n") {
+		pos.Col += off
+	}
+	c.exprs = append(c.exprs, &exprCheck{src: src, pos: pos, sc: sc, want: want, what: what})
+}
+
+// value compiles a value that may hold expressions anywhere inside.
+func (c *compiler) value(n *Node, sc scope) *Value {
+	switch n.Kind {
+	case StringNode:
+		parts, whole, err := splitTemplate(n.Str)
+		if err != nil {
+			c.r.at(n.Pos, "%v", err)
+			return LiteralValue(n.Str)
+		}
+		if whole {
+			p := parts[len(parts)-1]
+			c.queue(p.Expr, n, p.Off, sc, "", "")
+			return &Value{Expr: p.Expr}
+		}
+		hasExpr := false
+		for _, p := range parts {
+			if p.Expr != "" {
+				hasExpr = true
+				c.queue(p.Expr, n, p.Off, sc, "", "")
+			}
+		}
+		if !hasExpr {
+			return LiteralValue(n.Str)
+		}
+		return &Value{Tmpl: parts}
+	case MapNode:
+		m := make(map[string]*Value, len(n.Keys))
+		lit := true
+		for i, k := range n.Keys {
+			if strings.Contains(k.Str, "${") {
+				c.r.at(k.Pos, "map keys cannot hold expressions; build the map with an expression instead, e.g. '${ {vars.key: 1} }'")
+			}
+			v := c.value(n.Vals[i], sc)
+			m[k.Str] = v
+			lit = lit && v.Lit != nil
+		}
+		if lit {
+			return LiteralValue(n.Value())
+		}
+		return &Value{Map: m}
+	case ListNode:
+		l := make([]*Value, len(n.Items))
+		lit := true
+		for i, it := range n.Items {
+			l[i] = c.value(it, sc)
+			lit = lit && l[i].Lit != nil
+		}
+		if lit {
+			return LiteralValue(n.Value())
+		}
+		return &Value{List: l}
+	}
+	return LiteralValue(n.Value())
+}
+
+// cond compiles a condition (CEL with or without ${ }).
+func (c *compiler) cond(n *Node, sc scope, what string) string {
+	if n.Kind == BoolNode {
+		if n.Bool {
+			return "true"
+		}
+		return "false"
+	}
+	if n.Kind != StringNode {
+		c.r.at(n.Pos, "`%s` is a condition (a CEL expression), not %s", what, n.describe())
+		return ""
+	}
+	src, off, err := condSource(n.Str)
+	if err != nil {
+		c.r.at(n.Pos, "`%s`: %v", what, err)
+		return ""
+	}
+	c.queue(src, n, off, sc, "bool", what)
+	return src
+}
+
+// exprOnly compiles a value that must be a single expression (`${ ... }`),
+// such as `foreach.in`. Bare CEL is accepted too.
+func (c *compiler) exprOnly(n *Node, sc scope, what string) string {
+	return c.typedExpr(n, sc, what, "")
+}
+
+func (c *compiler) typedExpr(n *Node, sc scope, what, want string) string {
+	if n.Kind != StringNode {
+		// a literal: turn it into CEL source
+		b, err := MarshalJSON(n.Value())
+		if err != nil {
+			c.r.at(n.Pos, "`%s`: %v", what, err)
+			return ""
+		}
+		src := string(b)
+		c.queue(src, &Node{Pos: n.Pos}, 0, sc, want, what)
+		return src
+	}
+	src, off, err := condSource(n.Str)
+	if err != nil {
+		c.r.at(n.Pos, "`%s`: %v", what, err)
+		return ""
+	}
+	c.queue(src, n, off, sc, want, what)
+	return src
+}
+
+var celLocPrefix = regexp.MustCompile(`^ERROR: <input>:\d+:\d+: `)
+
+// checkExpr compiles and type-checks one expression and checks its
+// references to steps and variables.
+func (c *compiler) checkExpr(e *exprCheck) {
+	env, _, err := envFor(e.sc.locals)
+	if err != nil {
+		c.r.at(e.pos, "internal error building the expression environment: %v", err)
+		return
+	}
+	if len(e.src) > maxExprLen {
+		c.r.at(e.pos, "expression is %d bytes; the limit is %d", len(e.src), maxExprLen)
+		return
+	}
+	a, iss := compileGuarded(env, e.src)
+	if iss != nil && iss.Err() != nil {
+		seen := map[string]bool{}
+		for _, ce := range iss.Errors() {
+			msg := c.celMessage(ce.Message, e.sc)
+			if seen[msg] {
+				continue
+			}
+			seen[msg] = true
+			c.r.at(e.at(ce.Location.Line(), ce.Location.Column()), "%s", msg)
+		}
+		return
+	}
+	if a == nil {
+		return
+	}
+	out := a.OutputType()
+	switch e.want {
+	case "bool":
+		if !out.IsAssignableType(cel.BoolType) && out != cel.DynType {
+			c.r.at(e.pos, "`%s` must be a boolean condition, but `%s` is of type %s", e.what, strings.TrimSpace(e.src), out)
+		}
+	case "list":
+		if out.Kind() != types.ListKind && out != cel.DynType {
+			c.r.at(e.pos, "`%s` must be a list, but `%s` is of type %s", e.what, strings.TrimSpace(e.src), out)
+		}
+	case "timestamp":
+		if out != cel.TimestampType && out != cel.StringType && out != cel.DynType {
+			c.r.at(e.pos, "`%s` must be a timestamp (or RFC 3339 string), but `%s` is of type %s", e.what, strings.TrimSpace(e.src), out)
+		}
+	}
+	c.checkRefs(a.NativeRep(), e)
+}
+
+func compileGuarded(env *cel.Env, src string) (a *cel.Ast, iss *cel.Issues) {
+	defer func() {
+		if p := recover(); p != nil {
+			a = nil
+			iss = nil
+		}
+	}()
+	return env.Compile(src)
+}
+
+// at maps a CEL location (1-based line, 0-based column) to the file.
+func (e *exprCheck) at(line, col int) Pos {
+	p := e.pos
+	if line <= 1 {
+		p.Col += col
+	} else {
+		p.Line += line - 1
+		p.Col = col + 1
+	}
+	return p
+}
+
+var undeclared = regexp.MustCompile(`undeclared reference to '([^']+)'`)
+
+func (c *compiler) celMessage(msg string, sc scope) string {
+	msg = celLocPrefix.ReplaceAllString(msg, "")
+	if m := undeclared.FindStringSubmatch(msg); m != nil {
+		inScope := append([]string{}, globalVars...)
+		inScope = append(inScope, keys(sc.locals)...)
+		return fmt.Sprintf("unknown variable `%s`%s; in scope here: %s", m[1], suggest(m[1], inScope), quoteList(inScope))
+	}
+	msg = strings.ReplaceAll(msg, " (in container '')", "")
+	return "expression error: " + msg
+}
+
+// checkRefs finds steps.X and vars.X (and steps["X"]) and checks X.
+func (c *compiler) checkRefs(a *celast.AST, e *exprCheck) {
+	info := a.SourceInfo()
+	locOf := func(id int64) Pos {
+		l := info.GetStartLocation(id)
+		return e.at(l.Line(), l.Column())
+	}
+	celast.PreOrderVisit(celast.NavigateAST(a), celast.NewExprVisitor(func(x celast.Expr) {
+		var root, field string
+		var id int64
+		switch x.Kind() {
+		case celast.SelectKind:
+			s := x.AsSelect()
+			if s.Operand().Kind() != celast.IdentKind {
+				return
+			}
+			root, field, id = s.Operand().AsIdent(), s.FieldName(), s.Operand().ID()
+		case celast.CallKind:
+			call := x.AsCall()
+			if call.FunctionName() != "_[_]" || len(call.Args()) != 2 {
+				return
+			}
+			if call.Args()[0].Kind() != celast.IdentKind || call.Args()[1].Kind() != celast.LiteralKind {
+				return
+			}
+			s, ok := call.Args()[1].AsLiteral().(types.String)
+			if !ok {
+				return
+			}
+			root, field, id = call.Args()[0].AsIdent(), string(s), call.Args()[0].ID()
+		case celast.IdentKind:
+			name := x.AsIdent()
+			if _, local := e.sc.locals[name]; !local && e.sc.trigger && contains(globalVars, name) {
+				c.r.at(locOf(x.ID()), "`%s` does not exist in a trigger: the run has not started; use %s", name, quoteList(keys(e.sc.locals)))
+			}
+			return
+		default:
+			return
+		}
+		if _, local := e.sc.locals[root]; local {
+			return
+		}
+		if e.sc.trigger {
+			return // the identifier itself is reported
+		}
+		switch root {
+		case "steps":
+			info, ok := c.ids[field]
+			if !ok {
+				c.r.at(locOf(id), "unknown step `%s` in `steps.%s`%s", field, field, suggest(field, keys(c.ids)))
+				return
+			}
+			if !isPrefix(info.loops, e.sc.loops) {
+				c.r.at(locOf(id), "step `%s` runs inside a `foreach` and is not visible here; use the foreach step's output (a list of its iterations' outputs)", field)
+			}
+		case "vars":
+			if _, ok := c.vars[field]; !ok {
+				c.r.at(locOf(id), "variable `%s` is never set; set it in `vars:` or with a `set` step%s", field, suggest(field, keys(c.vars)))
+			}
+		case "run":
+			known := []string{"id", "workflow", "revision", "startedAt"}
+			if !contains(known, field) {
+				c.r.at(locOf(id), "unknown field `run.%s`; `run` has %s%s", field, quoteList(known), suggest(field, known))
+			}
+		}
+	}))
+}
+
+// isPrefix reports whether loops a enclose the place with loops b.
+func isPrefix(a, b []string) bool {
+	if len(a) > len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func kindNames() []string {
+	names := make([]string, 0, len(stepKinds))
+	for n := range stepKinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

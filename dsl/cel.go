@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/env"
 	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/common/overloads"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
@@ -58,30 +60,102 @@ var (
 )
 
 // numeric overloads so that ints and doubles mix as users expect (1 + 0.5).
+//
+// cel-go binds each standard arithmetic operator as a "singleton" (one
+// implementation for all overloads) and refuses to mix a singleton with
+// overload-specific bindings, so the standard `_+_`, `_-_`, `_*_` and `_/_`
+// are excluded from the standard library (arithOps) and declared again here
+// with the standard overload ids plus int/double mixes, under one singleton
+// that handles the mixes and otherwise behaves like the standard one. The
+// mixed overloads also apply at run time to dyn values (vars.i + 0.5).
+var arithOps = []string{operators.Add, operators.Subtract, operators.Multiply, operators.Divide}
+
 func mixedArith() []cel.EnvOption {
+	listOfA := cel.ListType(cel.TypeParamType("A"))
+	std := map[string][]cel.FunctionOpt{
+		operators.Add: {
+			cel.Overload(overloads.AddBytes, []*cel.Type{cel.BytesType, cel.BytesType}, cel.BytesType),
+			cel.Overload(overloads.AddDouble, []*cel.Type{cel.DoubleType, cel.DoubleType}, cel.DoubleType),
+			cel.Overload(overloads.AddDurationDuration, []*cel.Type{cel.DurationType, cel.DurationType}, cel.DurationType),
+			cel.Overload(overloads.AddDurationTimestamp, []*cel.Type{cel.DurationType, cel.TimestampType}, cel.TimestampType),
+			cel.Overload(overloads.AddTimestampDuration, []*cel.Type{cel.TimestampType, cel.DurationType}, cel.TimestampType),
+			cel.Overload(overloads.AddInt64, []*cel.Type{cel.IntType, cel.IntType}, cel.IntType),
+			cel.Overload(overloads.AddList, []*cel.Type{listOfA, listOfA}, listOfA),
+			cel.Overload(overloads.AddString, []*cel.Type{cel.StringType, cel.StringType}, cel.StringType),
+			cel.Overload(overloads.AddUint64, []*cel.Type{cel.UintType, cel.UintType}, cel.UintType),
+		},
+		operators.Subtract: {
+			cel.Overload(overloads.SubtractDouble, []*cel.Type{cel.DoubleType, cel.DoubleType}, cel.DoubleType),
+			cel.Overload(overloads.SubtractDurationDuration, []*cel.Type{cel.DurationType, cel.DurationType}, cel.DurationType),
+			cel.Overload(overloads.SubtractInt64, []*cel.Type{cel.IntType, cel.IntType}, cel.IntType),
+			cel.Overload(overloads.SubtractTimestampDuration, []*cel.Type{cel.TimestampType, cel.DurationType}, cel.TimestampType),
+			cel.Overload(overloads.SubtractTimestampTimestamp, []*cel.Type{cel.TimestampType, cel.TimestampType}, cel.DurationType),
+			cel.Overload(overloads.SubtractUint64, []*cel.Type{cel.UintType, cel.UintType}, cel.UintType),
+		},
+		operators.Multiply: {
+			cel.Overload(overloads.MultiplyDouble, []*cel.Type{cel.DoubleType, cel.DoubleType}, cel.DoubleType),
+			cel.Overload(overloads.MultiplyInt64, []*cel.Type{cel.IntType, cel.IntType}, cel.IntType),
+			cel.Overload(overloads.MultiplyUint64, []*cel.Type{cel.UintType, cel.UintType}, cel.UintType),
+		},
+		operators.Divide: {
+			cel.Overload(overloads.DivideDouble, []*cel.Type{cel.DoubleType, cel.DoubleType}, cel.DoubleType),
+			cel.Overload(overloads.DivideInt64, []*cel.Type{cel.IntType, cel.IntType}, cel.IntType),
+			cel.Overload(overloads.DivideUint64, []*cel.Type{cel.UintType, cel.UintType}, cel.UintType),
+		},
+	}
 	ops := []struct {
-		op string
-		f  func(a, b float64) float64
+		op  string
+		f   func(a, b float64) float64
+		std func(a, b ref.Val) ref.Val
 	}{
-		{operators.Add, func(a, b float64) float64 { return a + b }},
-		{operators.Subtract, func(a, b float64) float64 { return a - b }},
-		{operators.Multiply, func(a, b float64) float64 { return a * b }},
-		{operators.Divide, func(a, b float64) float64 { return a / b }},
+		{operators.Add, func(a, b float64) float64 { return a + b }, func(a, b ref.Val) ref.Val {
+			if x, ok := a.(traits.Adder); ok {
+				return x.Add(b)
+			}
+			return types.MaybeNoSuchOverloadErr(a)
+		}},
+		{operators.Subtract, func(a, b float64) float64 { return a - b }, func(a, b ref.Val) ref.Val {
+			if x, ok := a.(traits.Subtractor); ok {
+				return x.Subtract(b)
+			}
+			return types.MaybeNoSuchOverloadErr(a)
+		}},
+		{operators.Multiply, func(a, b float64) float64 { return a * b }, func(a, b ref.Val) ref.Val {
+			if x, ok := a.(traits.Multiplier); ok {
+				return x.Multiply(b)
+			}
+			return types.MaybeNoSuchOverloadErr(a)
+		}},
+		{operators.Divide, func(a, b float64) float64 { return a / b }, func(a, b ref.Val) ref.Val {
+			if x, ok := a.(traits.Divider); ok {
+				return x.Divide(b)
+			}
+			return types.MaybeNoSuchOverloadErr(a)
+		}},
 	}
 	var opts []cel.EnvOption
 	for _, o := range ops {
-		f := o.f
+		f, stdImpl := o.f, o.std
 		name := strings.Trim(o.op, "_")
-		opts = append(opts, cel.Function(o.op,
-			cel.Overload("sb_"+name+"_int_double", []*cel.Type{cel.IntType, cel.DoubleType}, cel.DoubleType,
-				cel.BinaryBinding(func(a, b ref.Val) ref.Val {
-					return types.Double(f(float64(a.(types.Int)), float64(b.(types.Double))))
-				})),
-			cel.Overload("sb_"+name+"_double_int", []*cel.Type{cel.DoubleType, cel.IntType}, cel.DoubleType,
-				cel.BinaryBinding(func(a, b ref.Val) ref.Val {
-					return types.Double(f(float64(a.(types.Double)), float64(b.(types.Int))))
-				})),
-		))
+		fopts := append([]cel.FunctionOpt{}, std[o.op]...)
+		fopts = append(fopts,
+			cel.Overload("sb_"+name+"_int_double", []*cel.Type{cel.IntType, cel.DoubleType}, cel.DoubleType),
+			cel.Overload("sb_"+name+"_double_int", []*cel.Type{cel.DoubleType, cel.IntType}, cel.DoubleType),
+			cel.SingletonBinaryBinding(func(a, b ref.Val) ref.Val {
+				switch x := a.(type) {
+				case types.Int:
+					if y, ok := b.(types.Double); ok {
+						return types.Double(f(float64(x), float64(y)))
+					}
+				case types.Double:
+					if y, ok := b.(types.Int); ok {
+						return types.Double(f(float64(x), float64(y)))
+					}
+				}
+				return stdImpl(a, b)
+			}),
+		)
+		opts = append(opts, cel.Function(o.op, fopts...))
 	}
 	return opts
 }
@@ -107,7 +181,12 @@ func getBaseEnv() (*cel.Env, error) {
 			cel.Variable("now", cel.TimestampType),
 		}
 		opts = append(opts, mixedArith()...)
-		baseEnv, baseEnvErr = cel.NewEnv(opts...)
+		exclude := &env.LibrarySubset{}
+		for _, op := range arithOps {
+			exclude.ExcludeFunctions = append(exclude.ExcludeFunctions, &env.Function{Name: op})
+		}
+		opts = append([]cel.EnvOption{cel.StdLib(cel.StdLibSubset(exclude))}, opts...)
+		baseEnv, baseEnvErr = cel.NewCustomEnv(opts...)
 	})
 	return baseEnv, baseEnvErr
 }

@@ -44,6 +44,7 @@ func Compile(file string, src []byte, opts Options) (*Plan, Diagnostics) {
 		return nil, diags
 	}
 	c := newCompiler(file, opts)
+	c.src = src
 	c.r.diags = append(c.r.diags, diags...)
 	p := c.workflow(root)
 	c.finish()
@@ -72,6 +73,10 @@ type compiler struct {
 	plan      *Plan
 	// triggerPos remembers where each webhook trigger is, for late checks.
 	triggerPos map[*WebhookTrigger]Pos
+	// src is the source, to map expression offsets to positions, and
+	// lineStarts indexes its lines (computed when first needed).
+	src        []byte
+	lineStarts []int
 }
 
 func newCompiler(file string, opts Options) *compiler {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
@@ -19,19 +20,37 @@ type exprCheck struct {
 	sc   scope
 	want string // "", "bool", "list", "timestamp"
 	what string // for messages: "if", "foreach.in"
+	// posAt maps a byte offset of src to its position in the file.
+	posAt func(off int) Pos
 }
 
 // queue registers an expression found at node n, whose source starts at
 // byte offset off of the node's string.
 func (c *compiler) queue(src string, n *Node, off int, sc scope, want, what string) {
-	pos := n.Pos
-	if n.Quoted {
-		pos.Col++
+	posAt := c.strPosAt(n, off)
+	c.exprs = append(c.exprs, &exprCheck{src: src, pos: posAt(0), sc: sc, want: want, what: what, posAt: posAt})
+}
+
+// strPosAt returns a function mapping byte offsets of an expression that
+// starts at byte off of string node n to positions in the file.
+func (c *compiler) strPosAt(n *Node, off int) func(int) Pos {
+	if c.lineStarts == nil {
+		c.lineStarts = lineStarts(c.src)
 	}
-	if !strings.Contains(n.Str[:min(off, len(n.Str))], "\n") {
-		pos.Col += off
+	if ps := strPositions(c.src, c.lineStarts, n); ps != nil {
+		return func(o int) Pos { return ps[max(0, min(off+o, len(ps)-1))] }
 	}
-	c.exprs = append(c.exprs, &exprCheck{src: src, pos: pos, sc: sc, want: want, what: what})
+	// Unknown form: count columns from the node's start on its first line.
+	return func(o int) Pos {
+		pos := n.Pos
+		if n.Quoted {
+			pos.Col++
+		}
+		if end := min(off+o, len(n.Str)); !strings.Contains(n.Str[:end], "\n") {
+			pos.Col += utf8.RuneCountInString(n.Str[:end]) + max(0, off+o-len(n.Str))
+		}
+		return pos
+	}
 }
 
 // value compiles a value that may hold expressions anywhere inside.
@@ -165,21 +184,22 @@ func (c *compiler) checkExpr(e *exprCheck) {
 		return
 	}
 	if a == nil {
+		c.r.at(e.start(), "expression error: cannot compile `%s`", strings.TrimSpace(e.src))
 		return
 	}
 	out := a.OutputType()
 	switch e.want {
 	case "bool":
 		if !out.IsAssignableType(cel.BoolType) && out != cel.DynType {
-			c.r.at(e.pos, "`%s` must be a boolean condition, but `%s` is of type %s", e.what, strings.TrimSpace(e.src), out)
+			c.r.at(e.start(), "`%s` must be a boolean condition, but `%s` is of type %s", e.what, strings.TrimSpace(e.src), out)
 		}
 	case "list":
 		if out.Kind() != types.ListKind && out != cel.DynType {
-			c.r.at(e.pos, "`%s` must be a list, but `%s` is of type %s", e.what, strings.TrimSpace(e.src), out)
+			c.r.at(e.start(), "`%s` must be a list, but `%s` is of type %s", e.what, strings.TrimSpace(e.src), out)
 		}
 	case "timestamp":
 		if out != cel.TimestampType && out != cel.StringType && out != cel.DynType {
-			c.r.at(e.pos, "`%s` must be a timestamp (or RFC 3339 string), but `%s` is of type %s", e.what, strings.TrimSpace(e.src), out)
+			c.r.at(e.start(), "`%s` must be a timestamp (or RFC 3339 string), but `%s` is of type %s", e.what, strings.TrimSpace(e.src), out)
 		}
 	}
 	c.checkRefs(a.NativeRep(), e)
@@ -195,16 +215,26 @@ func compileGuarded(env *cel.Env, src string) (a *cel.Ast, iss *cel.Issues) {
 	return env.Compile(src)
 }
 
-// at maps a CEL location (1-based line, 0-based column) to the file.
+// at maps a CEL location (1-based line, 0-based column in code points) to the file.
 func (e *exprCheck) at(line, col int) Pos {
-	p := e.pos
-	if line <= 1 {
-		p.Col += col
-	} else {
-		p.Line += line - 1
-		p.Col = col + 1
+	off := 0
+	for l := 1; l < line; l++ {
+		i := strings.IndexByte(e.src[off:], '\n')
+		if i < 0 {
+			break
+		}
+		off += i + 1
 	}
-	return p
+	for ; col > 0 && off < len(e.src) && e.src[off] != '\n'; col-- {
+		_, size := utf8.DecodeRuneInString(e.src[off:])
+		off += size
+	}
+	return e.posAt(off)
+}
+
+// start is the position of the expression's first non-blank character.
+func (e *exprCheck) start() Pos {
+	return e.posAt(len(e.src) - len(strings.TrimLeft(e.src, " \t\r\n")))
 }
 
 var undeclared = regexp.MustCompile(`undeclared reference to '([^']+)'`)

@@ -219,7 +219,13 @@ type ScheduleTrigger struct {
 // computeHash sets p.Hash to the SHA-256 of the plan's JSON without the hash.
 func (p *Plan) computeHash() {
 	p.Hash = ""
+	// Positions say where a step is written, not what it does: the same
+	// workflow written as YAML or as JSON, or reformatted, has the same hash.
+	var saved []Pos
+	p.Walk(func(s *Step) { saved = append(saved, s.Pos); s.Pos = Pos{} })
 	b, err := json.Marshal(p)
+	i := 0
+	p.Walk(func(s *Step) { s.Pos = saved[i]; i++ })
 	if err != nil {
 		panic(fmt.Sprintf("plan is not serialisable: %v", err))
 	}

@@ -121,6 +121,7 @@ func (c *compiler) webhook(n *Node) *WebhookTrigger {
 	}
 	if s := n.Get("signal"); s != nil {
 		w.Signal = c.signalName(s)
+		c.triggerPos[w] = s.Pos // an unknown signal is reported here
 		if n.Get("input") != nil {
 			c.r.at(s.Pos, "a webhook either starts runs (`input`) or signals one (`signal` + `target`), not both")
 		}

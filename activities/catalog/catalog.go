@@ -1,0 +1,47 @@
+// Package catalog lists every built-in connector: it builds the action
+// Registry the compiler checks `call` steps against (and the JSON Schema is
+// generated from), and registers the matching implementations on a worker.
+package catalog
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+
+	"switchboard/activities"
+	httpact "switchboard/activities/http"
+	"switchboard/dsl"
+)
+
+// Options configure the connectors. The zero value is server mode.
+type Options struct {
+	HTTP httpact.Options
+	// Skip lists actions not to register (for example because a test mocks them).
+	Skip map[string]bool
+}
+
+// Registry returns the declarations of all built-in actions.
+func Registry() *dsl.Registry {
+	reg := &dsl.Registry{}
+	reg.MustRegister(httpact.Action())
+	return reg
+}
+
+// Implementations returns each action's implementation by action name.
+func Implementations(opts Options) map[string]activities.Func {
+	return map[string]activities.Func{
+		"http.request": httpact.New(opts.HTTP).Request,
+	}
+}
+
+// Register registers the implementations of the registry's actions on w,
+// each wrapped by activities.Wrap under its activity name.
+func Register(w worker.ActivityRegistry, reg *dsl.Registry, opts Options) {
+	impls := Implementations(opts)
+	for _, a := range reg.Actions() {
+		fn, ok := impls[a.Name]
+		if !ok || opts.Skip[a.Name] {
+			continue
+		}
+		w.RegisterActivityWithOptions(activities.Wrap(reg, a.Name, fn), activity.RegisterOptions{Name: a.ActivityName()})
+	}
+}

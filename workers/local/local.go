@@ -1,0 +1,267 @@
+// Package local runs a compiled plan to completion in-process, in the
+// Temporal SDK's test environment with time skipping: a `wait: 30d` takes
+// milliseconds. It is what `switchboard run` (and workflow tests) use.
+//
+// Actions run for real unless mocked; child workflows resolve from the
+// plans given; signals and approval decisions are delivered at offsets of
+// simulated time. Continue-as-new is followed transparently, with an
+// estimate of the history length standing in for the server's count.
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"switchboard/activities"
+	"switchboard/activities/catalog"
+	"switchboard/dsl"
+	"switchboard/workflows"
+)
+
+// Signal is a signal (or approval decision) delivered at an offset of
+// simulated time from the start of the run.
+type Signal struct {
+	Name    string
+	Payload json.RawMessage
+	At      time.Duration
+}
+
+// Options configure a local run. The zero value runs with the built-in
+// registry, real actions (loopback allowed), no mocks and no children.
+type Options struct {
+	Input    json.RawMessage
+	Mocks    map[string]json.RawMessage // action name -> result
+	Signals  []Signal
+	Children map[string]*dsl.Plan // child workflows by name
+	Registry *dsl.Registry
+	Catalog  catalog.Options
+	// Interpreter options (continue-as-new threshold, ...).
+	Interpreter workflows.Options
+	// Logger receives the SDK's and the interpreter's logs; nil discards them.
+	Logger *slog.Logger
+	// IdleTimeout bounds real time spent without progress; 0 means 5 minutes.
+	IdleTimeout time.Duration
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Output any                 `json:"output,omitempty"`
+	Error  *Failure            `json:"error,omitempty"`
+	State  *workflows.RunState `json:"-"`
+	// Generations counts continue-as-new hand-overs.
+	Generations int `json:"-"`
+	// Elapsed is the simulated time the run took.
+	Elapsed time.Duration `json:"-"`
+}
+
+// Failure is a failed run's error.
+type Failure struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Step    string `json:"step,omitempty"`
+	Details any    `json:"details,omitempty"`
+}
+
+// history event estimates used in place of the server's count.
+const (
+	eventsPerActivity = 6
+	eventsPerTimer    = 5
+	eventsPerSignal   = 4
+)
+
+// Run executes plan to completion.
+func Run(ctx context.Context, plan *dsl.Plan, opts Options) (*Result, error) {
+	if opts.Registry == nil {
+		opts.Registry = catalog.Registry()
+	}
+	opts.Catalog.HTTP.AllowLoopback = true
+	in := workflows.RunInput{Plan: plan, Input: opts.Input, Meta: workflows.RunMeta{Revision: 1}, Options: opts.Interpreter}
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	if s, ok := ctx.Value(startKey{}).(time.Time); ok {
+		start = s
+	}
+	now := start
+	pending := slices.Clone(opts.Signals)
+	sort.SliceStable(pending, func(i, j int) bool { return pending[i].At < pending[j].At })
+	res := &Result{}
+	for gen := 0; ; gen++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		env, events := newEnv(opts, now)
+		offset := now.Sub(start)
+		delivered := 0
+		for _, s := range pending {
+			s := s
+			delay := max(s.At-offset, 0)
+			env.RegisterDelayedCallback(func() {
+				delivered++
+				*events += eventsPerSignal
+				env.SetCurrentHistoryLength(*events)
+				deliver(env, plan, s)
+			}, delay)
+		}
+		env.ExecuteWorkflow(workflows.WorkflowName, in)
+		if !env.IsWorkflowCompleted() {
+			return nil, errors.New("the run did not complete (it is waiting with nothing left to happen, or ran out of real time)")
+		}
+		if st, err := env.QueryWorkflow(workflows.QueryState); err == nil {
+			var s workflows.RunState
+			if st.Get(&s) == nil {
+				res.State = &s
+			}
+		}
+		now = env.Now()
+		werr := env.GetWorkflowError()
+		var can *workflow.ContinueAsNewError
+		if errors.As(werr, &can) {
+			var next workflows.RunInput
+			if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+				return nil, fmt.Errorf("continue-as-new input: %w", err)
+			}
+			in = next
+			res.Generations++
+			// signals already delivered stay delivered
+			var rest []Signal
+			for _, s := range pending {
+				if s.At > now.Sub(start) {
+					rest = append(rest, s)
+				}
+			}
+			pending = rest
+			continue
+		}
+		res.Elapsed = now.Sub(start)
+		if werr != nil {
+			typ, msg, step, details, ok := workflows.RunFailure(werr)
+			if !ok {
+				typ, msg = "Cancelled", werr.Error()
+				var ce *temporal.CanceledError
+				if !errors.As(werr, &ce) {
+					typ = "InternalError"
+				}
+			}
+			res.Error = &Failure{Type: typ, Message: msg, Step: step, Details: details}
+			return res, nil
+		}
+		var raw json.RawMessage
+		if err := env.GetWorkflowResult(&raw); err != nil {
+			return nil, fmt.Errorf("reading the run's output: %w", err)
+		}
+		if len(raw) > 0 {
+			v, err := dsl.DecodeJSON(raw)
+			if err != nil {
+				return nil, err
+			}
+			res.Output = v
+		}
+		return res, nil
+	}
+}
+
+type startKey struct{}
+
+// WithStartTime sets the simulated start time of runs started with ctx.
+func WithStartTime(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, startKey{}, t)
+}
+
+func newEnv(opts Options, now time.Time) (*testsuite.TestWorkflowEnvironment, *int) {
+	var suite testsuite.WorkflowTestSuite
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	suite.SetLogger(log.NewStructuredLogger(logger))
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(now)
+	idle := opts.IdleTimeout
+	if idle <= 0 {
+		idle = 5 * time.Minute
+	}
+	env.SetTestTimeout(idle)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "local-run", TaskQueue: "switchboard"})
+	env.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	skip := map[string]bool{}
+	for name := range opts.Mocks {
+		skip[name] = true
+	}
+	copts := opts.Catalog
+	copts.Skip = skip
+	catalog.Register(env, opts.Registry, copts)
+	for name, result := range opts.Mocks {
+		a, ok := opts.Registry.Lookup(name)
+		activityName := name
+		if ok {
+			activityName = a.ActivityName()
+		}
+		out := append(json.RawMessage(nil), result...)
+		env.RegisterActivityWithOptions(func(ctx context.Context, _ json.RawMessage) (*activities.Result, error) {
+			return &activities.Result{Output: out, Attempt: activity.GetInfo(ctx).Attempt}, nil
+		}, activity.RegisterOptions{Name: activityName})
+	}
+	children := opts.Children
+	env.RegisterActivityWithOptions(func(_ context.Context, req workflows.ResolveRequest) (*workflows.ResolveResult, error) {
+		p, ok := children[req.Name]
+		if !ok {
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no workflow named %q next to this file", req.Name), workflows.ErrWorkflowNotFound, nil)
+		}
+		return &workflows.ResolveResult{Plan: p, Revision: 1}, nil
+	}, activity.RegisterOptions{Name: workflows.ResolveActivity})
+	events := new(int)
+	*events = 3
+	env.SetOnActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) {
+		*events += eventsPerActivity
+		env.SetCurrentHistoryLength(*events)
+	})
+	env.SetOnTimerFiredListener(func(string) {
+		*events += eventsPerTimer
+		env.SetCurrentHistoryLength(*events)
+	})
+	env.SetCurrentHistoryLength(*events)
+	return env, events
+}
+
+// deliver sends a signal, or an approval decision when the name is an
+// approval step's id.
+func deliver(env *testsuite.TestWorkflowEnvironment, plan *dsl.Plan, s Signal) {
+	var payload any
+	if len(s.Payload) > 0 {
+		payload = json.RawMessage(s.Payload)
+	}
+	if slices.Contains(plan.Approvals, s.Name) {
+		d := workflows.Decision{Task: s.Name, By: "local", Roles: []string{"owner"}}
+		if len(s.Payload) > 0 {
+			_ = json.Unmarshal(s.Payload, &d)
+			if d.By == "" {
+				d.By = "local"
+			}
+			d.Task = s.Name
+			if len(d.Roles) == 0 {
+				d.Roles = []string{"owner"}
+			}
+		}
+		env.UpdateWorkflow(workflows.UpdateDecide, "", &testsuite.TestUpdateCallback{
+			OnReject:   func(error) {},
+			OnAccept:   func() {},
+			OnComplete: func(any, error) {},
+		}, d)
+		return
+	}
+	env.SignalWorkflow(s.Name, payload)
+}

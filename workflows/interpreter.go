@@ -1,0 +1,598 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	_ "time/tzdata" // time zones are part of the binary: business hours must not depend on the host
+
+	"go.temporal.io/sdk/workflow"
+
+	"switchboard/dsl"
+)
+
+// runner is the interpreter's state for one run (one continue-as-new generation).
+type runner struct {
+	in      *RunInput
+	plan    *dsl.Plan
+	opts    Options
+	byPath  map[string]*dsl.Step
+	input   any
+	vars    map[string]any
+	steps   map[string]any // root step results: id -> {status, output, error}
+	run     map[string]any
+	started time.Time
+
+	comps   []compEntry
+	signals map[string][]any // buffered payloads per signal name
+	waited  map[string]bool  // signal names some waitFor uses
+	tasks   []*taskState
+
+	timeline []*StepState
+	byKey    map[string]*StepState
+	position string
+	status   string
+
+	concurrent int // > 0 while branches run concurrently: no continue-as-new
+	noCAN      int // > 0 in regions that cannot be resumed (finally, timeouts, cleanup)
+	resume     []Frame
+	generation int
+	origin     string
+	deadline   *time.Time
+
+	pumps      []pump
+	cancelMain workflow.CancelFunc
+	exited     bool
+	timedOut   bool
+	output     any
+	failure    *StepError
+}
+
+// compEntry is a pending compensation: the call step and the scope it ran in.
+type compEntry struct {
+	Path   string            `json:"path"`
+	Iter   string            `json:"iter,omitempty"`
+	Locals map[string]any    `json:"locals,omitempty"`
+	Kinds  map[string]string `json:"kinds,omitempty"`
+	Steps  map[string]any    `json:"steps,omitempty"`
+}
+
+// Frame is one level of the resume position carried across continue-as-new.
+type Frame struct {
+	Kind   string            `json:"kind"` // block, while, foreach, switch, try, steps
+	Index  int               `json:"index,omitempty"`
+	Iter   int               `json:"iter,omitempty"`
+	InBody bool              `json:"inBody,omitempty"`
+	Last   any               `json:"last,omitempty"`
+	Acc    []any             `json:"acc,omitempty"`
+	Items  []any             `json:"items,omitempty"`
+	Case   int               `json:"case,omitempty"`
+	Phase  string            `json:"phase,omitempty"`
+	Err    *StepError        `json:"err,omitempty"`
+	Steps  map[string]any    `json:"steps,omitempty"`
+	Locals map[string]any    `json:"locals,omitempty"`
+	Kinds  map[string]string `json:"kinds,omitempty"`
+	Iterk  string            `json:"iterKey,omitempty"`
+}
+
+// scope is what a step sees: local variables (loop item, caught error) and
+// an optional step-results overlay (a foreach iteration's own steps).
+type scope struct {
+	parent *scope
+	steps  map[string]any
+	locals map[string]any
+	kinds  map[string]string
+	iter   string // suffix making step keys unique per loop iteration
+}
+
+func (s *scope) child(iter string, ownSteps bool) *scope {
+	c := &scope{parent: s, iter: iter}
+	if ownSteps {
+		c.steps = map[string]any{}
+	}
+	return c
+}
+
+func (s *scope) set(name, kind string, v any) *scope {
+	if s.locals == nil {
+		s.locals, s.kinds = map[string]any{}, map[string]string{}
+	}
+	s.locals[name], s.kinds[name] = v, kind
+	return s
+}
+
+// setStep records a step result in the nearest scope that owns results.
+func (s *scope) setStep(id string, res map[string]any) {
+	if id == "" {
+		return
+	}
+	for c := s; c != nil; c = c.parent {
+		if c.steps != nil {
+			c.steps[id] = res
+			return
+		}
+	}
+}
+
+// Run is the interpreter workflow (registered as WorkflowName).
+func Run(ctx workflow.Context, in RunInput) (any, error) {
+	if in.Plan == nil {
+		return nil, newErr(ErrInternal, "", "run input has no plan").toRunError()
+	}
+	r := &runner{
+		in: &in, plan: in.Plan, opts: in.Options, byPath: in.Plan.StepByPath(),
+		signals: map[string][]any{}, waited: map[string]bool{}, byKey: map[string]*StepState{},
+		status: "running",
+	}
+	info := workflow.GetInfo(ctx)
+	r.started = workflow.Now(ctx)
+	r.origin = info.WorkflowExecution.RunID
+	if in.Resume != nil {
+		cp := in.Resume
+		r.vars, r.steps, r.comps, r.resume = cp.Vars, cp.Steps, cp.Comps, cp.Frames
+		r.started, r.deadline, r.generation, r.origin = cp.StartedAt, cp.Deadline, cp.Generation, cp.OriginRunID
+		for k, v := range cp.Signals {
+			r.signals[k] = v
+		}
+		for _, s := range cp.Timeline {
+			r.timeline = append(r.timeline, s)
+			r.byKey[s.Key] = s
+		}
+	}
+	if r.vars == nil {
+		r.vars = map[string]any{}
+	}
+	if r.steps == nil {
+		r.steps = map[string]any{}
+	}
+	if len(in.Input) > 0 {
+		v, err := dsl.DecodeJSON(in.Input)
+		if err != nil {
+			return nil, newErr(ErrInputInvalid, "", "input is not JSON: %v", err).toRunError()
+		}
+		r.input = v
+	} else {
+		r.input = map[string]any{}
+	}
+	r.run = map[string]any{
+		"id": info.WorkflowExecution.ID, "workflow": r.plan.Name,
+		"revision": int64(in.Meta.Revision), "startedAt": r.started,
+	}
+	r.plan.Walk(func(s *dsl.Step) {
+		if s.WaitFor != nil {
+			r.waited[s.WaitFor.Signal] = true
+		}
+	})
+	if err := r.registerHandlers(ctx); err != nil {
+		return nil, newErr(ErrInternal, "", "%v", err).toRunError()
+	}
+	if in.Resume == nil {
+		if err := r.validateInput(); err != nil {
+			r.status, r.failure = "failed", err
+			return nil, err.toRunError()
+		}
+		root := &scope{steps: r.steps}
+		for _, a := range r.plan.Vars {
+			v, err := a.Value.Eval(r.act(ctx, root))
+			if err != nil {
+				se := toStepError(err, "vars."+a.Name)
+				r.status, r.failure = "failed", se
+				return nil, se.toRunError()
+			}
+			r.vars[a.Name] = v
+		}
+		if r.plan.Timeout > 0 {
+			d := r.started.Add(r.plan.Timeout.D())
+			r.deadline = &d
+		}
+	}
+	return r.main(ctx)
+}
+
+func (r *runner) validateInput() *StepError {
+	if len(r.plan.Input) == 0 {
+		return nil
+	}
+	s, err := dsl.CompileSchema(r.plan.Input)
+	if err != nil {
+		return newErr(ErrInternal, "", "input schema: %v", err)
+	}
+	if err := dsl.ValidateSchema(s, r.input); err != nil {
+		return &StepError{Type: ErrInputInvalid, Message: "input does not match the workflow's input schema: " + oneLine(err.Error())}
+	}
+	return nil
+}
+
+func (r *runner) main(rootCtx workflow.Context) (any, error) {
+	ctx, cancel := workflow.WithCancel(rootCtx)
+	r.cancelMain = cancel
+	r.startSignalPumps(rootCtx)
+	if r.deadline != nil {
+		d := r.deadline.Sub(workflow.Now(ctx))
+		timerCtx, stopTimer := workflow.WithCancel(rootCtx)
+		defer stopTimer()
+		workflow.Go(timerCtx, func(gctx workflow.Context) {
+			if d > 0 {
+				if err := workflow.NewTimer(gctx, d).Get(gctx, nil); err != nil {
+					return
+				}
+			}
+			r.timedOut = true
+			cancel()
+		})
+	}
+	root := &scope{steps: r.steps}
+	_, err := r.execBlock(ctx, root, r.plan.Steps)
+
+	var ret *returnSignal
+	var unwind *canUnwind
+	switch {
+	case err == nil:
+	case errors.As(err, &ret):
+		r.status, r.output = "completed", ret.value
+		return ret.value, nil
+	case errors.As(err, &unwind):
+		return nil, r.continueAsNew(rootCtx, unwind.frames)
+	case r.exited:
+		err = nil
+	case r.timedOut:
+		err = newErr(ErrTimeout, r.position, "the run exceeded its timeout of %s", r.plan.Timeout.D())
+	}
+	if err == nil {
+		out, oerr := r.finalOutput(rootCtx, root)
+		if oerr == nil {
+			r.status, r.output = "completed", out
+			return out, nil
+		}
+		err = oerr
+	}
+	se := toStepError(err, "")
+	if se.Step == "" && !r.timedOut {
+		se.Step = r.position
+	}
+	r.status, r.failure = "failed", se
+	cleanup, done := workflow.NewDisconnectedContext(rootCtx)
+	defer done()
+	r.noCAN++
+	r.compensate(cleanup)
+	if len(r.plan.OnFailure) > 0 {
+		sc := (&scope{steps: r.steps}).child("~onFailure", false).set("error", "error", se.asMap())
+		if _, ferr := r.execBlock(cleanup, sc, r.plan.OnFailure); ferr != nil {
+			workflow.GetLogger(rootCtx).Error("onFailure failed", "error", ferr)
+		}
+	}
+	if rootCtx.Err() != nil && se.Type == ErrCancelled {
+		return nil, rootCtx.Err()
+	}
+	return nil, se.toRunError()
+}
+
+func (r *runner) finalOutput(ctx workflow.Context, root *scope) (any, error) {
+	if r.plan.Output == nil {
+		return dsl.Clone(r.vars), nil
+	}
+	out, err := r.plan.Output.Eval(r.act(ctx, root))
+	if err != nil {
+		return nil, toStepError(err, "output")
+	}
+	return out, nil
+}
+
+// compensate runs the compensate blocks of succeeded calls, newest first.
+// A failing compensation is recorded and the others still run.
+func (r *runner) compensate(ctx workflow.Context) {
+	for i := len(r.comps) - 1; i >= 0; i-- {
+		c := r.comps[i]
+		st := r.byPath[c.Path]
+		if st == nil || st.Call == nil {
+			continue
+		}
+		sc := &scope{steps: c.Steps, iter: c.Iter + "~compensate"}
+		for k, v := range c.Locals {
+			sc.set(k, c.Kinds[k], v)
+		}
+		if _, err := r.execBlock(ctx, sc, st.Call.Compensate); err != nil {
+			workflow.GetLogger(ctx).Error("compensation failed", "step", st.Label(), "error", err)
+		}
+	}
+	r.comps = nil
+}
+
+// act builds the expression activation for a scope.
+func (r *runner) act(ctx workflow.Context, sc *scope) dsl.Activation {
+	a := r.view(sc)
+	a.Values["now"] = workflow.Now(ctx)
+	return a
+}
+
+// view is the activation without the clock.
+func (r *runner) view(sc *scope) dsl.Activation {
+	vals := map[string]any{"input": r.input, "vars": r.vars, "run": r.run}
+	var kinds map[string]string
+	overlay := false
+	for c := sc; c != nil; c = c.parent {
+		if c.steps != nil && c.parent != nil {
+			overlay = true
+		}
+		for k, v := range c.locals {
+			if kinds == nil {
+				kinds = map[string]string{}
+			}
+			if _, shadowed := kinds[k]; !shadowed {
+				kinds[k] = c.kinds[k]
+				vals[k] = v
+			}
+		}
+	}
+	if !overlay {
+		root := sc
+		for root.parent != nil {
+			root = root.parent
+		}
+		vals["steps"] = root.steps
+	} else {
+		merged := map[string]any{}
+		var chain []*scope
+		for c := sc; c != nil; c = c.parent {
+			chain = append(chain, c)
+		}
+		for i := len(chain) - 1; i >= 0; i-- {
+			for k, v := range chain[i].steps {
+				merged[k] = v
+			}
+		}
+		vals["steps"] = merged
+	}
+	return dsl.Activation{Values: vals, Locals: kinds}
+}
+
+func (r *runner) popFrame() (Frame, bool) {
+	if len(r.resume) == 0 {
+		return Frame{}, false
+	}
+	f := r.resume[0]
+	r.resume = r.resume[1:]
+	return f, true
+}
+
+// execBlock runs a list of steps; its output is its last executed step's.
+func (r *runner) execBlock(ctx workflow.Context, sc *scope, block []*dsl.Step) (any, error) {
+	start := 0
+	var last any
+	if f, ok := r.popFrame(); ok {
+		start, last = f.Index, f.Last
+	}
+	for i := start; i < len(block); i++ {
+		out, ran, err := r.execStep(ctx, sc, block[i])
+		if err != nil {
+			var u *canUnwind
+			if errors.As(err, &u) {
+				u.push(Frame{Kind: "block", Index: i, Last: last})
+			}
+			return nil, err
+		}
+		if ran {
+			last = out
+		}
+	}
+	return last, nil
+}
+
+func stepResult(status string, out any, se *StepError) map[string]any {
+	var e any
+	if se != nil {
+		e = se.asMap()
+	}
+	return map[string]any{"status": status, "output": out, "error": e}
+}
+
+// execStep runs one step with its guard, timeout and bookkeeping.
+func (r *runner) execStep(ctx workflow.Context, sc *scope, st *dsl.Step) (out any, ran bool, err error) {
+	resuming := len(r.resume) > 0
+	state := r.begin(ctx, st, sc.iter, resuming)
+	if !resuming && st.If != "" {
+		ok, err := dsl.EvalBool(st.If, r.act(ctx, sc))
+		if err != nil {
+			se := toStepError(err, st.Label())
+			r.finish(ctx, state, StatusFailed, nil, se)
+			sc.setStep(st.ID, stepResult(StatusFailed, nil, se))
+			return nil, true, se
+		}
+		if !ok {
+			r.finish(ctx, state, StatusSkipped, nil, nil)
+			sc.setStep(st.ID, stepResult(StatusSkipped, nil, nil))
+			return nil, false, nil
+		}
+	}
+	stepCtx := ctx
+	timedOut := false
+	if st.Timeout > 0 && st.Kind != "call" {
+		var cancel workflow.CancelFunc
+		stepCtx, cancel = workflow.WithCancel(ctx)
+		timerCtx, stopTimer := workflow.WithCancel(ctx)
+		defer stopTimer()
+		workflow.Go(timerCtx, func(gctx workflow.Context) {
+			if workflow.NewTimer(gctx, st.Timeout.D()).Get(gctx, nil) == nil {
+				timedOut = true
+				cancel()
+			}
+		})
+		r.noCAN++
+		defer func() { r.noCAN-- }()
+	}
+	out, err = r.dispatch(stepCtx, sc, st, state)
+	if err != nil {
+		var ret *returnSignal
+		var u *canUnwind
+		if errors.As(err, &ret) || errors.As(err, &u) {
+			if ret != nil {
+				r.finish(ctx, state, StatusSucceeded, ret.value, nil)
+			}
+			return nil, true, err
+		}
+		se := toStepError(err, st.Label())
+		if timedOut {
+			se = newErr(ErrTimeout, st.Label(), "step `%s` exceeded its timeout of %s", st.Label(), st.Timeout.D())
+		}
+		status := StatusFailed
+		if se.Type == ErrCancelled {
+			status = StatusCancelled
+		}
+		r.finish(ctx, state, status, nil, se)
+		sc.setStep(st.ID, stepResult(StatusFailed, nil, se))
+		return nil, true, se
+	}
+	r.finish(ctx, state, StatusSucceeded, out, nil)
+	sc.setStep(st.ID, stepResult(StatusSucceeded, out, nil))
+	return out, true, nil
+}
+
+func (r *runner) dispatch(ctx workflow.Context, sc *scope, st *dsl.Step, state *StepState) (any, error) {
+	switch st.Kind {
+	case "call":
+		return r.call(ctx, sc, st, state)
+	case "set":
+		return r.set(ctx, sc, st)
+	case "switch":
+		return r.switchStep(ctx, sc, st)
+	case "parallel":
+		return r.parallel(ctx, sc, st)
+	case "foreach":
+		return r.foreach(ctx, sc, st)
+	case "while":
+		return r.while(ctx, sc, st)
+	case "wait":
+		return r.wait(ctx, sc, st, state)
+	case "waitFor":
+		return r.waitFor(ctx, sc, st, state)
+	case "approval":
+		return r.approval(ctx, sc, st, state)
+	case "workflow":
+		return r.child(ctx, sc, st, state)
+	case "try":
+		return r.try(ctx, sc, st)
+	case "fail":
+		return nil, r.fail(ctx, sc, st)
+	case "return":
+		v, err := st.Return.Eval(r.act(ctx, sc))
+		if err != nil {
+			return nil, err
+		}
+		return nil, &returnSignal{value: v}
+	case "steps":
+		return r.execBlock(ctx, sc, st.Group)
+	}
+	return nil, newErr(ErrInternal, st.Label(), "unknown step kind %q", st.Kind)
+}
+
+// begin records the start of a step execution in the timeline.
+func (r *runner) begin(ctx workflow.Context, st *dsl.Step, iter string, resuming bool) *StepState {
+	key := st.Path + iter
+	r.position = key
+	if resuming {
+		if s, ok := r.byKey[key]; ok && s.Status == StatusRunning {
+			return s
+		}
+	}
+	s := &StepState{Key: key, Path: st.Path, ID: st.ID, Name: st.Name, Kind: st.Kind,
+		Status: StatusRunning, StartedAt: workflow.Now(ctx)}
+	if old, ok := r.byKey[key]; ok {
+		*old = *s // a re-run of the same key (e.g. compensation): keep one record
+		return old
+	}
+	r.byKey[key] = s
+	r.timeline = append(r.timeline, s)
+	r.trimTimeline()
+	return s
+}
+
+func (r *runner) finish(ctx workflow.Context, s *StepState, status string, out any, se *StepError) {
+	now := workflow.Now(ctx)
+	s.Status, s.Output, s.Error, s.EndedAt = status, out, se, &now
+	if se != nil && se.attempts > 0 {
+		s.Attempts = se.attempts
+	}
+}
+
+// trimTimeline drops the oldest finished records beyond the limit.
+func (r *runner) trimTimeline() {
+	limit := r.opts.timelineLimit()
+	if len(r.timeline) <= limit+limit/10 {
+		return
+	}
+	drop := len(r.timeline) - limit
+	kept := r.timeline[:0]
+	for _, s := range r.timeline {
+		if drop > 0 && s.Status != StatusRunning && s.Status != StatusWaiting {
+			delete(r.byKey, s.Key)
+			drop--
+			continue
+		}
+		kept = append(kept, s)
+	}
+	r.timeline = kept
+}
+
+// shouldContinueAsNew reports whether a loop at an iteration boundary should
+// hand over to a new run (history is long and nothing runs concurrently).
+func (r *runner) shouldContinueAsNew(ctx workflow.Context) bool {
+	if r.concurrent > 0 || r.noCAN > 0 {
+		return false
+	}
+	info := workflow.GetInfo(ctx)
+	return info.GetCurrentHistoryLength() >= r.opts.canAfter() || info.GetContinueAsNewSuggested()
+}
+
+func (r *runner) continueAsNew(ctx workflow.Context, frames []Frame) error {
+	r.drainSignals()
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	r.drainSignals()
+	// keep the running records and the most recent finished ones
+	const carry = 200
+	var tl []*StepState
+	finished := 0
+	for i := len(r.timeline) - 1; i >= 0; i-- {
+		s := r.timeline[i]
+		if s.Status == StatusRunning || s.Status == StatusWaiting || finished < carry {
+			tl = append([]*StepState{s}, tl...)
+			if s.Status != StatusRunning && s.Status != StatusWaiting {
+				finished++
+			}
+		}
+	}
+	cp := &Checkpoint{
+		Vars: r.vars, Steps: r.steps, Comps: r.comps, Signals: r.signals, Frames: frames,
+		StartedAt: r.started, Deadline: r.deadline, Generation: r.generation + 1,
+		Timeline: tl, OriginRunID: r.origin,
+	}
+	next := *r.in
+	next.Resume = cp
+	return workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+}
+
+func oneLine(s string) string {
+	out := make([]rune, 0, len(s))
+	space := false
+	for _, c := range s {
+		if c == '\n' || c == '\t' || c == ' ' {
+			if !space {
+				out = append(out, ' ')
+			}
+			space = true
+			continue
+		}
+		space = false
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// jsonArg wraps plain data so the SDK sends it as JSON text.
+func jsonArg(v any) (json.RawMessage, error) {
+	b, err := dsl.MarshalJSON(v)
+	if err != nil {
+		return nil, fmt.Errorf("value cannot be sent as JSON: %w", err)
+	}
+	return b, nil
+}

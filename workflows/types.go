@@ -1,0 +1,156 @@
+package workflows
+
+import (
+	"encoding/json"
+	"time"
+
+	"switchboard/dsl"
+)
+
+// WorkflowName is the Temporal workflow type of the interpreter.
+const WorkflowName = "switchboard.run"
+
+// ResolveActivity is the activity that resolves a child workflow's plan by
+// name (and optional revision). Hosts register an implementation.
+const ResolveActivity = "switchboard.resolveWorkflow"
+
+// Query, update and signal names.
+const (
+	QueryState   = "state"
+	QueryTasks   = "tasks"
+	UpdateDecide = "decide"
+)
+
+// RunInput is the interpreter's input.
+type RunInput struct {
+	Plan  *dsl.Plan       `json:"plan"`
+	Input json.RawMessage `json:"input,omitempty"`
+	Meta  RunMeta         `json:"meta"`
+	// Resume is set when the run continued as new.
+	Resume *Checkpoint `json:"resume,omitempty"`
+	// Options tune the interpreter; the zero value is the default.
+	Options Options `json:"options,omitempty"`
+}
+
+// RunMeta describes the run to expressions (`run.*`).
+type RunMeta struct {
+	Revision int `json:"revision,omitempty"`
+}
+
+// Options tune the interpreter. The zero value is the default.
+type Options struct {
+	// ContinueAsNewAfter is the history length (events) after which a loop
+	// continues as new at its next iteration; 0 means 10000.
+	ContinueAsNewAfter int `json:"continueAsNewAfter,omitempty"`
+	// TimelineLimit bounds the number of step records kept; 0 means 2000.
+	TimelineLimit int `json:"timelineLimit,omitempty"`
+}
+
+func (o Options) canAfter() int {
+	if o.ContinueAsNewAfter > 0 {
+		return o.ContinueAsNewAfter
+	}
+	return 10000
+}
+
+func (o Options) timelineLimit() int {
+	if o.TimelineLimit > 0 {
+		return o.TimelineLimit
+	}
+	return 2000
+}
+
+// ResolveRequest asks the host for a child workflow's plan.
+type ResolveRequest struct {
+	Name     string `json:"name"`
+	Revision int    `json:"revision,omitempty"`
+}
+
+// ResolveResult is the resolved plan of a child workflow.
+type ResolveResult struct {
+	Plan     *dsl.Plan `json:"plan"`
+	Revision int       `json:"revision,omitempty"`
+}
+
+// Step statuses in the timeline.
+const (
+	StatusRunning   = "running"
+	StatusWaiting   = "waiting"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusSkipped   = "skipped"
+	StatusCancelled = "cancelled"
+)
+
+// StepState is one execution of a step in the run's timeline.
+type StepState struct {
+	// Key identifies this execution: the step path, plus the iteration
+	// indices of enclosing loops (`steps[1].foreach.steps[0]#3`).
+	Key       string     `json:"key"`
+	Path      string     `json:"path"`
+	ID        string     `json:"id,omitempty"`
+	Name      string     `json:"name,omitempty"`
+	Kind      string     `json:"kind"`
+	Status    string     `json:"status"`
+	Attempts  int        `json:"attempts,omitempty"`
+	Input     any        `json:"input,omitempty"`
+	Output    any        `json:"output,omitempty"`
+	Error     *StepError `json:"error,omitempty"`
+	StartedAt time.Time  `json:"startedAt"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
+}
+
+// RunState is the live state returned by the `state` query.
+type RunState struct {
+	Workflow string `json:"workflow"`
+	Hash     string `json:"hash"`
+	Status   string `json:"status"` // running, completed, failed
+	// Position is the key of the step that most recently started.
+	Position string         `json:"position,omitempty"`
+	Steps    []*StepState   `json:"steps"`
+	Tasks    []*Task        `json:"tasks,omitempty"`
+	Vars     map[string]any `json:"vars"`
+	Output   any            `json:"output,omitempty"`
+	Error    *StepError     `json:"error,omitempty"`
+	// ContinuedAsNew counts the continue-as-new generations so far.
+	ContinuedAsNew int `json:"continuedAsNew,omitempty"`
+}
+
+// Task is an open human task (an approval step waiting for a decision).
+type Task struct {
+	ID          string          `json:"id"`
+	Step        string          `json:"step"`
+	Title       string          `json:"title"`
+	Description string          `json:"description,omitempty"`
+	Role        string          `json:"role,omitempty"`
+	Users       []string        `json:"users,omitempty"`
+	Form        json.RawMessage `json:"form,omitempty"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	Deadline    *time.Time      `json:"deadline,omitempty"`
+}
+
+// Decision decides a Task through the `decide` update.
+type Decision struct {
+	// Task is the task id, or an approval step's id (the oldest open task of that step).
+	Task     string          `json:"task"`
+	Approved bool            `json:"approved"`
+	Comment  string          `json:"comment,omitempty"`
+	Data     json.RawMessage `json:"data,omitempty"`
+	// By is who decides (user name or email); Roles are their roles.
+	By    string   `json:"by"`
+	Roles []string `json:"roles,omitempty"`
+}
+
+// Checkpoint is the interpreter state carried across continue-as-new.
+type Checkpoint struct {
+	Vars        map[string]any   `json:"vars"`
+	Steps       map[string]any   `json:"steps"`
+	Comps       []compEntry      `json:"comps,omitempty"`
+	Signals     map[string][]any `json:"signals,omitempty"`
+	Frames      []Frame          `json:"frames"`
+	StartedAt   time.Time        `json:"startedAt"`
+	Deadline    *time.Time       `json:"deadline,omitempty"`
+	Generation  int              `json:"generation"`
+	Timeline    []*StepState     `json:"timeline,omitempty"`
+	OriginRunID string           `json:"originRunId"`
+}

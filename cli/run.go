@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"io"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,12 +13,13 @@ import (
 	"switchboard/activities/catalog"
 	"switchboard/dsl"
 	"switchboard/workers/local"
+	"switchboard/workflows"
 )
 
 func newRunCmd() *cobra.Command {
 	var input string
 	var mocks, signals []string
-	var details bool
+	var details, trace bool
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run a workflow locally to completion, with simulated time",
@@ -87,6 +89,9 @@ Calls that are not mocked run for real.`,
 				fmt.Fprintln(stderr, "error:", err)
 				return &ExitError{Code: 1}
 			}
+			if trace && res.State != nil {
+				printTrace(stderr, res.State)
+			}
 			out := cmd.OutOrStdout()
 			if res.Error != nil {
 				e := runError{Type: res.Error.Type, Message: res.Error.Message}
@@ -112,6 +117,7 @@ Calls that are not mocked run for real.`,
 	cmd.Flags().StringArrayVar(&mocks, "mock", nil, "ACTION=JSON: make calls of ACTION return JSON (repeatable)")
 	cmd.Flags().StringArrayVar(&signals, "signal", nil, "NAME=JSON@DURATION: deliver a signal at that simulated offset (repeatable)")
 	cmd.Flags().BoolVar(&details, "details", false, "include the error's details in the failure output")
+	cmd.Flags().BoolVar(&trace, "trace", false, "print the run's step timeline on stderr")
 	return cmd
 }
 
@@ -208,4 +214,21 @@ func childNames(p *dsl.Plan) []string {
 		}
 	})
 	return out
+}
+
+// printTrace writes the timeline of the last generation of the run.
+func printTrace(w io.Writer, st *workflows.RunState) {
+	for _, s := range st.Steps {
+		line := fmt.Sprintf("%-8s %-9s %s", s.Kind, s.Status, s.Key)
+		if s.ID != "" {
+			line += " (" + s.ID + ")"
+		}
+		if s.Attempts > 1 {
+			line += fmt.Sprintf(" attempts=%d", s.Attempts)
+		}
+		if s.Error != nil {
+			line += " error=" + s.Error.Type + ": " + s.Error.Message
+		}
+		fmt.Fprintln(w, line)
+	}
 }

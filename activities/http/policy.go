@@ -160,6 +160,10 @@ func resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	if len(ips) == 0 {
 		return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
 	}
+	// The resolver may return IPv4 answers in their IPv4-mapped IPv6 form.
+	for i, ip := range ips {
+		ips[i] = ip.Unmap()
+	}
 	return ips, nil
 }
 

@@ -236,7 +236,11 @@ func program(src string, locals map[string]string) (cel.Program, error) {
 	if iss != nil && iss.Err() != nil {
 		return nil, iss.Err()
 	}
-	p, err := env.Program(a, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
+	popts := []cel.ProgramOption{cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize)}
+	if ids := mapBuilders(a.NativeRep()); len(ids) > 0 {
+		popts = append(popts, cel.CustomDecoratorV2(sortMapsDecorator(ids)))
+	}
+	p, err := env.Program(a, popts...)
 	if err != nil {
 		return nil, err
 	}

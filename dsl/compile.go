@@ -77,6 +77,9 @@ type compiler struct {
 	// lineStarts indexes its lines (computed when first needed).
 	src        []byte
 	lineStarts []int
+	// localNames says where the loop and catch variables declared in the
+	// file exist, for hints when they are used elsewhere.
+	localNames map[string]string
 }
 
 func newCompiler(file string, opts Options) *compiler {
@@ -303,6 +306,16 @@ func (c *compiler) duration(n *Node) Duration {
 		return 0
 	}
 	return Duration(d)
+}
+
+// noteLocal records where a loop or catch variable exists, for hints.
+func (c *compiler) noteLocal(name, where string) {
+	if c.localNames == nil {
+		c.localNames = map[string]string{}
+	}
+	if _, ok := c.localNames[name]; !ok {
+		c.localNames[name] = where
+	}
 }
 
 func (c *compiler) setVar(name string, pos Pos) {

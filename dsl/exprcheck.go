@@ -59,7 +59,11 @@ func (c *compiler) value(n *Node, sc scope) *Value {
 	case StringNode:
 		parts, whole, err := splitTemplate(n.Str)
 		if err != nil {
-			c.r.at(n.Pos, "%v", err)
+			hint := ""
+			if !n.Quoted && strings.Contains(err.Error(), "no closing") {
+				hint = "; YAML reads ` #` as the start of a comment: quote an expression containing `#`"
+			}
+			c.r.at(n.Pos, "%v%s", err, hint)
 			return LiteralValue(n.Str)
 		}
 		if whole {
@@ -174,12 +178,20 @@ func (c *compiler) checkExpr(e *exprCheck) {
 	if iss != nil && iss.Err() != nil {
 		seen := map[string]bool{}
 		for _, ce := range iss.Errors() {
-			msg := c.celMessage(ce.Message, e.sc)
+			off := e.offset(ce.Location.Line(), ce.Location.Column())
+			msg := c.celMessage(ce.Message, e.sc, e.src[off:])
 			if seen[msg] {
 				continue
 			}
 			seen[msg] = true
-			c.r.at(e.at(ce.Location.Line(), ce.Location.Column()), "%s", msg)
+			// CEL places errors about a call at its `(`: point at the name.
+			if strings.HasPrefix(e.src[off:], "(") {
+				name := strings.TrimRight(e.src[:off], " \t")
+				if i := strings.LastIndexFunc(name, func(r rune) bool { return !isIdentRune(r) }); i+1 < len(name) {
+					off = i + 1
+				}
+			}
+			c.r.at(e.posAt(off), "%s", msg)
 		}
 		return
 	}
@@ -217,6 +229,11 @@ func compileGuarded(env *cel.Env, src string) (a *cel.Ast, iss *cel.Issues) {
 
 // at maps a CEL location (1-based line, 0-based column in code points) to the file.
 func (e *exprCheck) at(line, col int) Pos {
+	return e.posAt(e.offset(line, col))
+}
+
+// offset maps a CEL location to a byte offset of the source.
+func (e *exprCheck) offset(line, col int) int {
 	off := 0
 	for l := 1; l < line; l++ {
 		i := strings.IndexByte(e.src[off:], '\n')
@@ -229,7 +246,11 @@ func (e *exprCheck) at(line, col int) Pos {
 		_, size := utf8.DecodeRuneInString(e.src[off:])
 		off += size
 	}
-	return e.posAt(off)
+	return off
+}
+
+func isIdentRune(r rune) bool {
+	return r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
 }
 
 // start is the position of the expression's first non-blank character.
@@ -239,11 +260,32 @@ func (e *exprCheck) start() Pos {
 
 var undeclared = regexp.MustCompile(`undeclared reference to '([^']+)'`)
 
-func (c *compiler) celMessage(msg string, sc scope) string {
+// localHomes says where variables that are not global exist, for hints.
+var localHomes = map[string]string{
+	"item":   "inside a `foreach` (its default `as` name)",
+	"index":  "inside a `foreach`",
+	"error":  "inside a `catch` block (its default `as` name) and in `onFailure`",
+	"signal": "in the `when` of `waitFor` and `exitWhen`",
+	"body":   "in webhook triggers",
+	"event":  "in event triggers",
+}
+
+// celMessage rewrites a CEL error; rest is the source from the error's location on.
+func (c *compiler) celMessage(msg string, sc scope, rest string) string {
 	msg = celLocPrefix.ReplaceAllString(msg, "")
 	if m := undeclared.FindStringSubmatch(msg); m != nil {
+		if strings.HasPrefix(strings.TrimSpace(rest), "(") {
+			return fmt.Sprintf("unknown function `%s`", m[1])
+		}
 		inScope := append([]string{}, globalVars...)
 		inScope = append(inScope, keys(sc.locals)...)
+		home := localHomes[m[1]]
+		if h, ok := c.localNames[m[1]]; ok {
+			home = h
+		}
+		if home != "" {
+			return fmt.Sprintf("unknown variable `%s`: `%s` exists only %s; in scope here: %s", m[1], m[1], home, quoteList(inScope))
+		}
 		return fmt.Sprintf("unknown variable `%s`%s; in scope here: %s", m[1], suggest(m[1], inScope), quoteList(inScope))
 	}
 	msg = strings.ReplaceAll(msg, " (in container '')", "")

@@ -58,6 +58,7 @@ func init() {
 			}
 			if b := c.required(v, "steps", "foreach"); b != nil {
 				inner := sc.with(st.Foreach.As, localDyn).with("index", localInt).inLoop(st.Path)
+				c.noteLocal(st.Foreach.As, "inside its `foreach`")
 				st.Foreach.Steps = c.block(b, st.Path+".foreach.steps", inner)
 			}
 		},

@@ -70,6 +70,9 @@ func init() {
 							}
 						}
 						if b := c.required(cn, "steps", "a catch"); b != nil {
+							if cb.As != "error" {
+								c.noteLocal(cb.As, "inside its `catch` block")
+							}
 							cb.Steps = c.block(b, fmt.Sprintf("%s.catch[%d].steps", st.Path, i), sc.with(cb.As, localError))
 						}
 						st.Try.Catch = append(st.Try.Catch, cb)

@@ -14,7 +14,8 @@ type tmplPart struct {
 }
 
 // splitTemplate cuts a string at its ${ ... } segments. whole is true when
-// the string is exactly one expression (surrounding spaces allowed).
+// the string is exactly one expression (surrounding spaces allowed); parts
+// then holds only that expression.
 func splitTemplate(s string) (parts []tmplPart, whole bool, err error) {
 	rest, base := s, 0
 	for {
@@ -51,6 +52,14 @@ func splitTemplate(s string) (parts []tmplPart, whole bool, err error) {
 		if strings.HasPrefix(trimmed, "${") {
 			if end, ok := matchBrace(trimmed, 2); ok && end == len(trimmed)-1 {
 				whole = true
+				// Surrounding blanks are not part of the value: keep only the
+				// expression, which callers take as parts[len(parts)-1].
+				for _, p := range parts {
+					if p.Expr != "" {
+						parts = []tmplPart{p}
+						break
+					}
+				}
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -116,9 +117,8 @@ func Run(ctx context.Context, plan *dsl.Plan, opts Options) (*Result, error) {
 				deliver(env, plan, s)
 			}, delay)
 		}
-		env.ExecuteWorkflow(workflows.WorkflowName, in)
-		if !env.IsWorkflowCompleted() {
-			return nil, errors.New("the run did not complete (it is waiting with nothing left to happen, or ran out of real time)")
+		if err := execute(env, in); err != nil {
+			return nil, err
 		}
 		if st, err := env.QueryWorkflow(workflows.QueryState); err == nil {
 			var s workflows.RunState
@@ -174,6 +174,48 @@ func Run(ctx context.Context, plan *dsl.Plan, opts Options) (*Result, error) {
 	}
 }
 
+// stuckAfter is how far ahead of the simulated clock the watchdog sits: when
+// the run has no timer, signal or activity due before it, nothing can ever
+// happen again. It is just under the test environment's own limit of ten
+// years per run, which would otherwise end the run with a bare timeout.
+const stuckAfter = 9 * 365 * 24 * time.Hour
+
+// stuck is the watchdog's panic value.
+type stuck struct{}
+
+// execute runs one generation. The test environment panics when it waits
+// for real time without progress (IdleTimeout), and would otherwise wait
+// that long for a run blocked forever (a waitFor no signal will ever
+// reach): a watchdog timer far in the simulated future fires exactly when
+// nothing else is left, and both become an error instead of a crash.
+func execute(env *testsuite.TestWorkflowEnvironment, in workflows.RunInput) (err error) {
+	env.RegisterDelayedCallback(func() {
+		if !env.IsWorkflowCompleted() {
+			panic(stuck{})
+		}
+	}, stuckAfter)
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if _, ok := p.(stuck); ok {
+			err = errors.New("the run did not complete: it is waiting with nothing left to happen (no timer, signal or call is pending)")
+			return
+		}
+		if msg, ok := p.(string); ok && strings.HasPrefix(msg, "test timeout") {
+			err = errors.New("the run did not complete: no progress within the idle timeout (a call may be hanging)")
+			return
+		}
+		panic(p)
+	}()
+	env.ExecuteWorkflow(workflows.WorkflowName, in)
+	if !env.IsWorkflowCompleted() {
+		return errors.New("the run did not complete (it is waiting with nothing left to happen, or ran out of real time)")
+	}
+	return nil
+}
+
 type startKey struct{}
 
 // WithStartTime sets the simulated start time of runs started with ctx.
@@ -195,6 +237,9 @@ func newEnv(opts Options, now time.Time) (*testsuite.TestWorkflowEnvironment, *i
 		idle = 5 * time.Minute
 	}
 	env.SetTestTimeout(idle)
+	// a `wait: false` child is detached: the run is complete when its own
+	// steps are, as on a server (the child is not awaited)
+	env.SetDetachedChildWait(false)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "local-run", TaskQueue: "switchboard"})
 	env.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	skip := map[string]bool{}

@@ -434,7 +434,7 @@ func (s sortedMap) Iterator() traits.Iterator {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	return types.NewStringList(adapter, keys).(traits.Lister).Iterator()
+	return types.NewStringList(adapter, keys).Iterator()
 }
 
 func (s sortedMap) ConvertToNative(t reflect.Type) (any, error) {

@@ -72,7 +72,7 @@ func (m sortedRefMap) Iterator() traits.Iterator {
 		keys = append(keys, it.Next())
 	}
 	sort.SliceStable(keys, func(i, j int) bool { return keyLess(keys[i], keys[j]) })
-	return types.NewRefValList(adapter, keys).(traits.Lister).Iterator()
+	return types.NewRefValList(adapter, keys).Iterator()
 }
 
 // keyLess orders map keys: booleans, then numbers, then strings.

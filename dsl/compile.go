@@ -44,7 +44,7 @@ func Compile(file string, src []byte, opts Options) (*Plan, Diagnostics) {
 		return nil, diags
 	}
 	c := newCompiler(file, opts)
-	c.src = src
+	c.src = normalizeNewlines(src)
 	c.r.diags = append(c.r.diags, diags...)
 	p := c.workflow(root)
 	c.finish()
@@ -77,6 +77,8 @@ type compiler struct {
 	// lineStarts indexes its lines (computed when first needed).
 	src        []byte
 	lineStarts []int
+	strPos     map[*Node][]Pos        // strPositions of string nodes, by node
+	checked    map[string]checkedExpr // compiled expressions, by environment and source
 	// localNames says where the loop and catch variables declared in the
 	// file exist, for hints when they are used elsewhere.
 	localNames map[string]string

@@ -478,6 +478,70 @@ triggers:
 	}
 }
 
+// TestParseLimits checks that no input makes the parser hang or blow up.
+func TestParseLimits(t *testing.T) {
+	t.Parallel()
+	deep := []struct {
+		name, src string
+		want      string
+	}{
+		// The YAML parser takes quadratic time in flow nesting: 200 KB of
+		// `[` took minutes before the depth check.
+		{"flow sequences", strings.Repeat("[", 200_000), "x.yaml:1:201: values are nested more than 200 deep"},
+		{"balanced flow sequences", strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000), "x.yaml:1:201: values are nested more than 200 deep"},
+		{"flow maps", strings.Repeat("{a: ", 100_000), "x.yaml:1:801: values are nested more than 200 deep"},
+		{"block sequences on one line", strings.Repeat("- ", 100_000) + "x", "x.yaml:1:401: values are nested more than 200 deep"},
+		{"in a workflow", head + "steps:\n  - set:\n      a: " + strings.Repeat("[", 300) + "\n", "x.yaml:5:209: values are nested more than 200 deep"},
+	}
+	for _, tc := range deep {
+		start := time.Now()
+		_, diags := compileSrc(t, "x.yaml", tc.src)
+		require.Less(t, time.Since(start), 10*time.Second, tc.name)
+		require.Len(t, diags, 1, tc.name)
+		require.Equal(t, tc.want, diags[0].String(), tc.name)
+	}
+
+	// Nesting under the limit, and long one-line JSON, are fine.
+	p := mustCompile(t, "x.yaml", head+"steps:\n  - set:\n      a: "+strings.Repeat("[", 150)+strings.Repeat("]", 150)+"\n")
+	require.NotNil(t, p)
+	var keys []string
+	for i := 0; i < 500; i++ {
+		keys = append(keys, fmt.Sprintf(`"k%d": [1, {"x": [2]}]`, i))
+	}
+	mustCompile(t, "x.json", `{"switchboard": "v1", "name": "t", "steps": [{"set": {`+strings.Join(keys, ", ")+`}}]}`)
+
+	// Aliases of aliases: level k stands for 10^k values. Shared nodes are
+	// cheap to hold but compiling walks them all, so they count.
+	laughs := func(levels int) string {
+		var b strings.Builder
+		b.WriteString(head + "steps:\n  - set:\n      l0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n")
+		for i := 1; i < levels; i++ {
+			fmt.Fprintf(&b, "      l%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
+		}
+		return b.String()
+	}
+	p = mustCompile(t, "x.yaml", laughs(4)) // 11110 values
+	got, err := p.Steps[0].Set[3].Value.Eval(Activation{})
+	require.NoError(t, err)
+	require.Len(t, got, 10)
+	start := time.Now()
+	_, diags := compileSrc(t, "x.yaml", laughs(12))
+	require.Less(t, time.Since(start), 10*time.Second)
+	require.Len(t, diags, 1)
+	require.Equal(t, "x.yaml:10:16: file has more than 200000 values (counting those repeated by YAML aliases); split it into child workflows", diags[0].String())
+
+	// Sizes.
+	_, diags = compileSrc(t, "x.yaml", strings.Repeat("#", maxSourceBytes+1))
+	requireDiags(t, diags, []string{"x.yaml:1:1: file is 4194305 bytes; the limit is 4194304"})
+	_, diags = compileSrc(t, "x.yaml", "# nothing\n")
+	requireDiags(t, diags, []string{"x.yaml:1:1: file is empty"})
+	_, diags = compileSrc(t, "x.yaml", "a: 1\n---\nb: 2\n")
+	require.NotEmpty(t, diags)
+	require.Contains(t, diags.Error(), "x.yaml:3:1: file holds 2 YAML documents; one file holds one workflow")
+	_, diags = compileSrc(t, "x.yaml", head+"steps:\n  - set:\n      a: '${ "+strings.Repeat("x + ", 5000)+"x }'\n")
+	requireDiags(t, diags, []string{"x.yaml:5:14: expression is 20003 bytes; the limit is 16384"})
+}
+
 // TestExpressionPositions checks that problems inside expressions point at
 // the right character whatever the YAML scalar style: plain, quoted with
 // escapes, folded over lines, and block scalars.
@@ -524,6 +588,9 @@ steps:
 		"wf.yaml:25:29: variable `kk` is never set",
 		"wf.yaml:28:9: variable `ll` is never set",
 	})
+	// The same with Windows line ends.
+	_, crlf := compileSrc(t, "wf.yaml", strings.ReplaceAll(src, "\n", "\r\n"))
+	require.Equal(t, diags, crlf)
 }
 
 // TestDiagnosticsJSON checks positions in a JSON file.
@@ -573,7 +640,8 @@ func TestCompileFull(t *testing.T) {
 	require.Equal(t, "payment.succeeded", p.Triggers[1].Webhook.Signal)
 	require.NotNil(t, p.Triggers[2].Event)
 	require.Equal(t, "0 9 * * MON-FRI", p.Triggers[3].Schedule.Cron)
-	require.Equal(t, &Concurrency{Key: " input.customerId ", OnConflict: "queue"}, p.Concurrency)
+	require.Equal(t, "input.customerId", strings.TrimSpace(p.Concurrency.Key))
+	require.Equal(t, "queue", p.Concurrency.OnConflict)
 	require.Equal(t, []ExitCond{{Signal: "meeting.booked"}, {Signal: "lead.unsubscribed", When: "signal.customerId == input.customerId"}}, p.ExitWhen)
 	require.Len(t, p.OnFailure, 1)
 	require.Equal(t, 30*24*time.Hour, p.Timeout.D())
@@ -589,7 +657,7 @@ func TestCompileFull(t *testing.T) {
 	require.Equal(t, "http.request", fetch.Call.Activity)
 	require.Len(t, fetch.Call.Compensate, 1)
 	require.Equal(t, Pos{Line: 17, Col: 5}, fetch.Pos)
-	require.Equal(t, ` steps.fetch.status == "succeeded" `, p.Steps[2].If)
+	require.Equal(t, `steps.fetch.status == "succeeded"`, strings.TrimSpace(p.Steps[2].If))
 }
 
 // TestPaths checks the documented step paths.

@@ -37,7 +37,15 @@ func (c *compiler) strPosAt(n *Node, off int) func(int) Pos {
 	if c.lineStarts == nil {
 		c.lineStarts = lineStarts(c.src)
 	}
-	if ps := strPositions(c.src, c.lineStarts, n); ps != nil {
+	ps, ok := c.strPos[n]
+	if !ok {
+		ps = strPositions(c.src, c.lineStarts, n)
+		if c.strPos == nil {
+			c.strPos = map[*Node][]Pos{}
+		}
+		c.strPos[n] = ps // a string holding several expressions is decoded once
+	}
+	if ps != nil {
 		return func(o int) Pos { return ps[max(0, min(off+o, len(ps)-1))] }
 	}
 	// Unknown form: count columns from the node's start on its first line.
@@ -165,16 +173,26 @@ var celLocPrefix = regexp.MustCompile(`^ERROR: <input>:\d+:\d+: `)
 // checkExpr compiles and type-checks one expression and checks its
 // references to steps and variables.
 func (c *compiler) checkExpr(e *exprCheck) {
-	env, _, err := envFor(e.sc.locals)
+	env, key, err := envFor(e.sc.locals)
 	if err != nil {
 		c.r.at(e.pos, "internal error building the expression environment: %v", err)
 		return
 	}
 	if len(e.src) > maxExprLen {
-		c.r.at(e.pos, "expression is %d bytes; the limit is %d", len(e.src), maxExprLen)
+		c.r.at(e.start(), "expression is %d bytes; the limit is %d", len(e.src), maxExprLen)
 		return
 	}
-	a, iss := compileGuarded(env, e.src)
+	// The same expression in the same scope is compiled once per file.
+	ck := string(key) + "\x00" + e.src
+	r, ok := c.checked[ck]
+	if !ok {
+		r.ast, r.iss = compileGuarded(env, e.src)
+		if c.checked == nil {
+			c.checked = map[string]checkedExpr{}
+		}
+		c.checked[ck] = r
+	}
+	a, iss := r.ast, r.iss
 	if iss != nil && iss.Err() != nil {
 		seen := map[string]bool{}
 		for _, ce := range iss.Errors() {
@@ -215,6 +233,11 @@ func (c *compiler) checkExpr(e *exprCheck) {
 		}
 	}
 	c.checkRefs(a.NativeRep(), e)
+}
+
+type checkedExpr struct {
+	ast *cel.Ast
+	iss *cel.Issues
 }
 
 func compileGuarded(env *cel.Env, src string) (a *cel.Ast, iss *cel.Issues) {

@@ -1,12 +1,14 @@
 package dsl
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 )
@@ -136,7 +138,13 @@ func Parse(file string, src []byte) (*Node, Diagnostics) {
 		r.at(Pos{1, 1}, "file is %d bytes; the limit is %d", len(src), maxSourceBytes)
 		return nil, r.diags
 	}
+	src = normalizeNewlines(src)
 	f, err := parseYAML(src)
+	var deep *tooDeepError
+	if errors.As(err, &deep) {
+		r.at(Pos{deep.tk.Position.Line, deep.tk.Position.Column}, "%v", err)
+		return nil, r.diags
+	}
 	if err != nil {
 		r.diags = append(r.diags, yamlDiagnostic(file, src, err))
 		return nil, r.diags
@@ -152,7 +160,16 @@ func Parse(file string, src []byte) (*Node, Diagnostics) {
 		return nil, r.diags
 	}
 	if len(docs) > 1 {
-		r.at(posOf(docs[1]), "file holds %d YAML documents; one file holds one workflow", len(docs))
+		p := posOf(docs[1])
+		switch d := docs[1].(type) { // a map's token is its first `:`; point at its first key
+		case *ast.MappingValueNode:
+			p = posOf(d.Key)
+		case *ast.MappingNode:
+			if len(d.Values) > 0 {
+				p = posOf(d.Values[0].Key)
+			}
+		}
+		r.at(p, "file holds %d YAML documents; one file holds one workflow", len(docs))
 	}
 	c := &converter{r: r, anchors: map[string]*Node{}}
 	root := c.convert(docs[0], 0)
@@ -162,6 +179,15 @@ func Parse(file string, src []byte) (*Node, Diagnostics) {
 	return root, nil
 }
 
+// normalizeNewlines turns CRLF line ends into LF: the YAML library miscounts
+// lines after a quoted string that spans CRLF lines.
+func normalizeNewlines(src []byte) []byte {
+	if !bytes.Contains(src, []byte("\r\n")) {
+		return src
+	}
+	return bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
+}
+
 func parseYAML(src []byte) (f *ast.File, err error) {
 	defer func() {
 		// The YAML library must not take the process down on odd input.
@@ -169,7 +195,51 @@ func parseYAML(src []byte) (f *ast.File, err error) {
 			f, err = nil, fmt.Errorf("cannot parse this file as YAML: %v", p)
 		}
 	}()
-	return parser.ParseBytes(src, 0)
+	tokens := lexer.Tokenize(string(src))
+	// The parser takes quadratic time (and memory) in the nesting depth, so
+	// 100 KB of `[` would stall it: refuse deep nesting before parsing.
+	if tk := tooDeep(tokens); tk != nil {
+		return nil, &tooDeepError{tk: tk}
+	}
+	return parser.Parse(tokens, 0)
+}
+
+type tooDeepError struct{ tk *token.Token }
+
+func (e *tooDeepError) Error() string {
+	return fmt.Sprintf("values are nested more than %d deep", maxDepth)
+}
+
+// tooDeep returns the first token nested more than maxDepth deep, counting
+// flow collections and the block entries that open on one line (`- - - x`);
+// block nesting over several lines costs indentation, so the size limit
+// bounds it. It returns nil when the nesting is fine.
+func tooDeep(tokens token.Tokens) *token.Token {
+	flow, line, onLine := 0, -1, 0
+	for _, tk := range tokens {
+		if tk.Position == nil {
+			continue
+		}
+		if tk.Position.Line != line {
+			line, onLine = tk.Position.Line, 0
+		}
+		switch tk.Type {
+		case token.SequenceStartType, token.MappingStartType:
+			flow++
+		case token.SequenceEndType, token.MappingEndType:
+			if flow > 0 {
+				flow--
+			}
+		case token.SequenceEntryType, token.MappingValueType, token.MappingKeyType:
+			if flow == 0 {
+				onLine++
+			}
+		}
+		if flow+onLine > maxDepth {
+			return tk
+		}
+	}
+	return nil
 }
 
 // yamlDiagnostic turns a parser error into a positioned diagnostic, with a
@@ -225,6 +295,12 @@ type converter struct {
 	r       *reporter
 	anchors map[string]*Node
 	count   int
+	// anchorSize is the number of values under each anchor (aliases
+	// included): each alias counts them again, so that a few aliases of
+	// aliases cannot stand for billions of values (shared nodes are cheap to
+	// hold, but compiling walks them all).
+	anchorSize map[string]int
+	overflow   bool
 }
 
 func posOf(n ast.Node) Pos {
@@ -241,9 +317,7 @@ func (c *converter) convert(n ast.Node, depth int) *Node {
 	}
 	c.count++
 	if c.count > maxNodes {
-		if c.count == maxNodes+1 {
-			c.r.at(posOf(n), "file has more than %d values; split it into child workflows", maxNodes)
-		}
+		c.tooMany(posOf(n))
 		return &Node{Kind: NullNode, Pos: posOf(n)}
 	}
 	if depth > maxDepth {
@@ -304,9 +378,14 @@ func (c *converter) convert(n ast.Node, depth int) *Node {
 		}
 		return l
 	case *ast.AnchorNode:
+		before := c.count
 		val := c.convert(v.Value, depth+1)
 		if v.Name != nil {
 			c.anchors[v.Name.GetToken().Value] = val
+			if c.anchorSize == nil {
+				c.anchorSize = map[string]int{}
+			}
+			c.anchorSize[v.Name.GetToken().Value] = c.count - before
 		}
 		return val
 	case *ast.AliasNode:
@@ -315,7 +394,12 @@ func (c *converter) convert(n ast.Node, depth int) *Node {
 			name = v.Value.GetToken().Value
 		}
 		if a, ok := c.anchors[name]; ok {
-			return a // shared, not copied: aliases cannot blow up the tree
+			c.count += c.anchorSize[name]
+			if c.count > maxNodes {
+				c.tooMany(p)
+				return &Node{Kind: NullNode, Pos: p}
+			}
+			return a // shared, not copied
 		}
 		c.r.at(p, "unknown YAML alias `*%s`", name)
 		return &Node{Kind: NullNode, Pos: p}
@@ -333,7 +417,17 @@ func (c *converter) convert(n ast.Node, depth int) *Node {
 	return &Node{Kind: NullNode, Pos: p}
 }
 
+func (c *converter) tooMany(p Pos) {
+	if !c.overflow {
+		c.overflow = true
+		c.r.at(p, "file has more than %d values (counting those repeated by YAML aliases); split it into child workflows", maxNodes)
+	}
+}
+
 func (c *converter) addEntry(m *Node, mv *ast.MappingValueNode, depth int) {
+	if c.overflow {
+		return // the rest of the file is not read
+	}
 	if _, ok := mv.Key.(*ast.MergeKeyNode); ok {
 		c.r.at(posOf(mv.Key), "YAML merge keys (`<<`) are not supported; write the keys out")
 		return

@@ -216,19 +216,20 @@ func (r *runner) startSignalPumps(ctx workflow.Context) {
 
 // drainSignals moves signals still in the channels into the buffers (before
 // continue-as-new, so none is lost).
-func (r *runner) drainSignals() {
+func (r *runner) drainSignals(ctx workflow.Context) {
 	for _, p := range r.pumps {
 		for {
 			var raw rawJSON
 			if !p.ch.ReceiveAsync(&raw) {
 				break
 			}
-			r.onSignal(nil, p.name, raw.value())
+			r.onSignal(ctx, p.name, raw.value())
 		}
 	}
 }
 
 func (r *runner) onSignal(ctx workflow.Context, name string, payload any) {
+	r.received[name]++
 	if slices.Contains(r.plan.Approvals, name) && !slices.Contains(r.plan.Signals, name) {
 		r.decideBySignal(ctx, name, payload)
 		return

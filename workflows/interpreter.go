@@ -24,14 +24,16 @@ type runner struct {
 	run     map[string]any
 	started time.Time
 
-	comps   []compEntry
-	signals map[string][]any // buffered payloads per signal name
-	waited  map[string]bool  // signal names some waitFor uses
-	tasks   []*taskState
+	comps    []compEntry
+	signals  map[string][]any // buffered payloads per signal name
+	received map[string]int   // signals received per name, all generations
+	waited   map[string]bool  // signal names some waitFor uses
+	tasks    []*taskState
 
 	timeline []*StepState
 	byKey    map[string]*StepState
 	position string
+	posLabel string // the label (id, else path) of the step at position
 	status   string
 
 	concurrent int // > 0 while branches run concurrently: no continue-as-new
@@ -122,7 +124,7 @@ func Run(ctx workflow.Context, in RunInput) (any, error) {
 	}
 	r := &runner{
 		in: &in, plan: in.Plan, opts: in.Options, byPath: in.Plan.StepByPath(),
-		signals: map[string][]any{}, waited: map[string]bool{}, byKey: map[string]*StepState{},
+		signals: map[string][]any{}, received: map[string]int{}, waited: map[string]bool{}, byKey: map[string]*StepState{},
 		status: "running",
 	}
 	info := workflow.GetInfo(ctx)
@@ -134,6 +136,9 @@ func Run(ctx workflow.Context, in RunInput) (any, error) {
 		r.started, r.deadline, r.generation, r.origin = cp.StartedAt, cp.Deadline, cp.Generation, cp.OriginRunID
 		for k, v := range cp.Signals {
 			r.signals[k] = v
+		}
+		for k, n := range cp.Received {
+			r.received[k] = n
 		}
 		for _, s := range cp.Timeline {
 			r.timeline = append(r.timeline, s)
@@ -233,11 +238,16 @@ func (r *runner) main(rootCtx workflow.Context) (any, error) {
 		r.status, r.output = "completed", ret.value
 		return ret.value, nil
 	case errors.As(err, &unwind):
-		return nil, r.continueAsNew(rootCtx, unwind.frames)
+		can := r.continueAsNew(rootCtx, unwind.frames)
+		if !r.exited {
+			return nil, can
+		}
+		// an exitWhen signal came in while handing over: the run ends here
+		err = nil
 	case r.exited:
 		err = nil
 	case r.timedOut:
-		err = newErr(ErrTimeout, r.position, "the run exceeded its timeout of %s", r.plan.Timeout.D())
+		err = newErr(ErrTimeout, r.posLabel, "the run exceeded its timeout of %s", r.plan.Timeout.D())
 	}
 	if err == nil {
 		out, oerr := r.finalOutput(rootCtx, root)
@@ -249,7 +259,7 @@ func (r *runner) main(rootCtx workflow.Context) (any, error) {
 	}
 	se := toStepError(err, "")
 	if se.Step == "" && !r.timedOut {
-		se.Step = r.position
+		se.Step = r.posLabel
 	}
 	r.status, r.failure = "failed", se
 	cleanup, done := workflow.NewDisconnectedContext(rootCtx)
@@ -489,7 +499,7 @@ func (r *runner) dispatch(ctx workflow.Context, sc *scope, st *dsl.Step, state *
 // begin records the start of a step execution in the timeline.
 func (r *runner) begin(ctx workflow.Context, st *dsl.Step, iter string, resuming bool) *StepState {
 	key := st.Path + iter
-	r.position = key
+	r.position, r.posLabel = key, st.Label()
 	if resuming {
 		if s, ok := r.byKey[key]; ok && s.Status == StatusRunning {
 			return s
@@ -545,9 +555,9 @@ func (r *runner) shouldContinueAsNew(ctx workflow.Context) bool {
 }
 
 func (r *runner) continueAsNew(ctx workflow.Context, frames []Frame) error {
-	r.drainSignals()
+	r.drainSignals(ctx)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	r.drainSignals()
+	r.drainSignals(ctx)
 	// keep the running records and the most recent finished ones
 	const carry = 200
 	var tl []*StepState
@@ -564,7 +574,7 @@ func (r *runner) continueAsNew(ctx workflow.Context, frames []Frame) error {
 	cp := &Checkpoint{
 		Vars: r.vars, Steps: r.steps, Comps: r.comps, Signals: r.signals, Frames: frames,
 		StartedAt: r.started, Deadline: r.deadline, Generation: r.generation + 1,
-		Timeline: tl, OriginRunID: r.origin,
+		Timeline: tl, OriginRunID: r.origin, Received: r.received,
 	}
 	next := *r.in
 	next.Resume = cp

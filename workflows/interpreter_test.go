@@ -115,11 +115,11 @@ steps:
 output: '${ {"sw": steps.sw.output, "nd": steps.noDefault.output, "ndStatus": steps.noDefault.status} }'
 `
 	for _, tc := range []struct{ n, want string }{
-		{"20", `{"pick": "big"}`},        // first true case wins even though later ones are true too
-		{"7", `{"pick": "medium"}`},      // second case
-		{"3", `{"pick": "small"}`},       // third
-		{"0", `{"pick": "tiny"}`},        // default
-		{"42", `{"pick": "big"}`},        // noDefault has a true case
+		{"20", `{"pick": "big"}`},   // first true case wins even though later ones are true too
+		{"7", `{"pick": "medium"}`}, // second case
+		{"3", `{"pick": "small"}`},  // third
+		{"0", `{"pick": "tiny"}`},   // default
+		{"42", `{"pick": "big"}`},   // noDefault has a true case
 	} {
 		t.Run(tc.n, func(t *testing.T) {
 			t.Parallel()
@@ -458,8 +458,6 @@ func TestWaitBusinessHours(t *testing.T) {
 	t.Parallel()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
-	start := time.Date(2026, 3, 13, 16, 0, 0, 0, berlin) // a Friday
-	require.Equal(t, time.Friday, start.Weekday())
 	p := compile(t, `
 steps:
   - id: w
@@ -468,15 +466,20 @@ steps:
       businessHours: {timezone: Europe/Berlin, days: [MON, TUE, WED, THU, FRI], hours: "09:00-17:00"}
 output: ${ steps.w.output }
 `)
-	res := runPlan(t, local.WithStartTime(context.Background(), start), p, local.Options{})
-	require.Nil(t, res.Error)
-	fired, err := time.Parse(time.RFC3339Nano, res.Output.(map[string]any)["firedAt"].(string))
-	require.NoError(t, err)
-	want := time.Date(2026, 3, 16, 12, 0, 0, 0, berlin)
-	require.True(t, fired.Equal(want), "fired at %s, want %s", fired.In(berlin), want)
-	require.Equal(t, want.Sub(start), res.Elapsed)
+	// the second weekend is the switch to summer time (Sunday 2026-03-29)
+	for _, friday := range []int{13, 27} {
+		start := time.Date(2026, 3, friday, 16, 0, 0, 0, berlin)
+		require.Equal(t, time.Friday, start.Weekday())
+		res := runPlan(t, local.WithStartTime(context.Background(), start), p, local.Options{})
+		require.Nil(t, res.Error)
+		fired, err := time.Parse(time.RFC3339Nano, res.Output.(map[string]any)["firedAt"].(string))
+		require.NoError(t, err)
+		want := time.Date(2026, 3, friday+3, 12, 0, 0, 0, berlin)
+		require.True(t, fired.Equal(want), "fired at %s, want %s", fired.In(berlin), want)
+		require.Equal(t, want.Sub(start), res.Elapsed)
+	}
 
-	// the `weekdays` preset is Mon–Fri 09:00–17:00 UTC; holidays are skipped
+	// holidays are skipped
 	p = compile(t, `
 steps:
   - id: w
@@ -485,9 +488,20 @@ steps:
       businessHours: {timezone: UTC, days: [MON, TUE, WED, THU, FRI], hours: "09:00-17:00", holidays: ["2026-03-16"]}
 output: ${ steps.w.output }
 `)
-	res = runPlan(t, local.WithStartTime(context.Background(), time.Date(2026, 3, 13, 16, 0, 0, 0, time.UTC)), p, local.Options{})
+	res := runPlan(t, local.WithStartTime(context.Background(), time.Date(2026, 3, 13, 16, 0, 0, 0, time.UTC)), p, local.Options{})
 	require.Nil(t, res.Error)
 	requireJSON(t, `{"firedAt": "2026-03-17T10:00:00Z"}`, res.Output)
+
+	// the `weekdays` preset is Mon–Fri 09:00–17:00 UTC; a start on Saturday counts from Monday 09:00
+	p = compile(t, `
+steps:
+  - id: w
+    wait: {for: 3h, businessHours: weekdays}
+output: ${ steps.w.output }
+`)
+	res = runPlan(t, local.WithStartTime(context.Background(), time.Date(2026, 3, 14, 11, 0, 0, 0, time.UTC)), p, local.Options{})
+	require.Nil(t, res.Error)
+	requireJSON(t, `{"firedAt": "2026-03-16T12:00:00Z"}`, res.Output)
 }
 
 func TestWaitForBufferedBeforeReached(t *testing.T) {
@@ -944,6 +958,38 @@ steps:
   - set: {after: true}
 `, local.Options{})
 	requireJSON(t, `"done"`, out)
+
+	// in `any` mode too: the return ends the run, it does not wait for a winner
+	out, res := succeed(t, `
+steps:
+  - parallel:
+      mode: any
+      branches:
+        - - wait: 1m
+          - return: early
+        - - id: slow
+            wait: 1h
+          - set: {late: true}
+  - set: {after: true}
+`, local.Options{})
+	requireJSON(t, `"early"`, out)
+	require.Equal(t, time.Minute, res.Elapsed)
+	require.Equal(t, workflows.StatusCancelled, stepByID(t, res, "slow").Status)
+
+	// and from a concurrent foreach
+	out, res = succeed(t, `
+steps:
+  - foreach:
+      in: '${ [60, 1, 30] }'
+      concurrency: 3
+      steps:
+        - wait: {until: '${ now + duration(string(item) + "m") }'}
+        - if: item == 30
+          return: '${ item }'
+  - set: {after: true}
+`, local.Options{})
+	requireJSON(t, `30`, out)
+	require.Equal(t, 30*time.Minute, res.Elapsed)
 }
 
 // An abandoned child that waits forever does not keep the local run from completing.
@@ -978,4 +1024,18 @@ steps:
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "did not complete")
 	require.Less(t, time.Since(start), 5*time.Second)
+}
+
+// A bare boolean decides too (`--signal ap=true@1h`).
+func TestApprovalBareBoolean(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"true", "false"} {
+		out, _ := succeed(t, `
+steps:
+  - id: ap
+    approval: {title: T, timeout: 1d}
+output: ${ steps.ap.output.approved }
+`, local.Options{Signals: []local.Signal{sig("ap", v, time.Hour)}})
+		requireJSON(t, v, out)
+	}
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -46,6 +48,23 @@ func retryPolicy(p *dsl.RetryPolicy) *temporal.RetryPolicy {
 	}
 }
 
+// stoppedByDeadline reports whether a call's retries stopped because its
+// schedule-to-close deadline (the step's timeout) left no time for the next
+// attempt, rather than because the error was final or attempts ran out. A
+// server says so in the retry state; the test environment does not, so a
+// retryable failure with attempts left counts too.
+func stoppedByDeadline(err error, se *StepError, rp *temporal.RetryPolicy) bool {
+	var acte *temporal.ActivityError
+	if errors.As(err, &acte) && acte.RetryState() == enumspb.RETRY_STATE_TIMEOUT {
+		return true
+	}
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.NonRetryable() || slices.Contains(rp.NonRetryableErrorTypes, ae.Type()) {
+		return false
+	}
+	return se.attempts > 0 && (rp.MaximumAttempts == 0 || int32(se.attempts) < rp.MaximumAttempts)
+}
+
 func (r *runner) call(ctx workflow.Context, sc *scope, st *dsl.Step, state *StepState) (any, error) {
 	var args any = map[string]any{}
 	if st.Call.With != nil {
@@ -80,6 +99,12 @@ func (r *runner) call(ctx workflow.Context, sc *scope, st *dsl.Step, state *Step
 		se := toStepError(err, st.Label())
 		if se.attempts > 0 {
 			state.Attempts = se.attempts
+		}
+		if st.Timeout > 0 && stoppedByDeadline(err, se, ao.RetryPolicy) {
+			// the step's time ran out between attempts: like every other
+			// step kind, a step that exceeds its timeout fails with Timeout
+			return nil, &StepError{Type: ErrTimeout, Step: st.Label(), Details: se.Details, attempts: se.attempts,
+				Message: fmt.Sprintf("step `%s` exceeded its timeout of %s (last attempt: %s: %s)", st.Label(), st.Timeout.D(), se.Type, se.Message)}
 		}
 		return nil, se
 	}
@@ -184,11 +209,17 @@ func (r *runner) parallel(ctx workflow.Context, sc *scope, st *dsl.Step) (any, e
 	defer func() { r.concurrent-- }()
 	done, winner := 0, -1
 	var firstErr error
+	returned := false
 	for i := range branches {
 		workflow.Go(bctx, func(gctx workflow.Context) {
 			out, err := r.execBlock(gctx, sc, branches[i])
 			done++
+			var ret *returnSignal
 			switch {
+			case err != nil && errors.As(err, &ret) && winner < 0 && !returned:
+				// a `return` in a branch ends the run now, in either mode
+				returned, firstErr = true, err
+				cancel()
 			case err != nil:
 				// all: the first failure fails the step and cancels the others;
 				// any: the step fails only when every branch failed (with the first failure).
@@ -206,8 +237,17 @@ func (r *runner) parallel(ctx workflow.Context, sc *scope, st *dsl.Step) (any, e
 			}
 		})
 	}
-	if err := workflow.Await(ctx, func() bool { return done == n }); err != nil {
+	// when ctx is cancelled (exitWhen, a timeout) the branches are cancelled
+	// with it: wait until they have wound down (recorded their status, run
+	// their finally blocks) before the step ends
+	wctx, stop := workflow.NewDisconnectedContext(ctx)
+	defer stop()
+	_ = workflow.Await(wctx, func() bool { return done == n })
+	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if returned {
+		return nil, firstErr
 	}
 	if anyMode {
 		if winner >= 0 {
@@ -256,7 +296,8 @@ func (r *runner) foreach(ctx workflow.Context, sc *scope, st *dsl.Step) (any, er
 				if isc.steps == nil {
 					isc.steps = map[string]any{}
 				}
-			} else if i > 0 {
+			} else if i > start {
+				// (not at the iteration it resumed at: a generation makes progress)
 				if r.shouldContinueAsNew(ctx) {
 					return nil, &canUnwind{frames: []Frame{{Kind: "foreach", Iter: i, Acc: results[:i], Items: items}}}
 				}
@@ -282,7 +323,7 @@ func (r *runner) foreach(ctx workflow.Context, sc *scope, st *dsl.Step) (any, er
 	var firstErr error
 	for next < len(items) {
 		if err := workflow.Await(ctx, func() bool { return running < fe.Concurrency || firstErr != nil }); err != nil {
-			return nil, err
+			break // cancelled: start no more, wait for the running ones below
 		}
 		if firstErr != nil {
 			break
@@ -305,7 +346,10 @@ func (r *runner) foreach(ctx workflow.Context, sc *scope, st *dsl.Step) (any, er
 		})
 	}
 	launched := next
-	if err := workflow.Await(ctx, func() bool { return done == launched }); err != nil {
+	wctx, stop := workflow.NewDisconnectedContext(ctx)
+	defer stop()
+	_ = workflow.Await(wctx, func() bool { return done == launched })
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if firstErr != nil {
@@ -323,7 +367,7 @@ func (r *runner) while(ctx workflow.Context, sc *scope, st *dsl.Step) (any, erro
 	}
 	for i := start; ; i++ {
 		if !(inBody && i == start) {
-			if i > 0 {
+			if i > start { // (not at the iteration it resumed at: a generation makes progress)
 				if r.shouldContinueAsNew(ctx) {
 					return nil, &canUnwind{frames: []Frame{{Kind: "while", Iter: i, Last: last}}}
 				}

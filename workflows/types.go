@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -153,4 +154,51 @@ type Checkpoint struct {
 	Generation  int              `json:"generation"`
 	Timeline    []*StepState     `json:"timeline,omitempty"`
 	OriginRunID string           `json:"originRunId"`
+	// Received counts the signals received so far per name, over all
+	// generations, so that a host can tell which signals a generation saw.
+	Received map[string]int `json:"received,omitempty"`
+}
+
+// UnmarshalJSON reads a checkpoint with the DSL's number semantics. The SDK
+// decodes workflow input with encoding/json, which would turn every integer
+// carried across continue-as-new into a float64 (so `vars.i % 2` or a list
+// index would fail in the next generation): numbers are read as json.Number
+// and normalised as dsl.DecodeJSON does.
+func (c *Checkpoint) UnmarshalJSON(b []byte) error {
+	type plain Checkpoint
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var p plain
+	if err := d.Decode(&p); err != nil {
+		return err
+	}
+	*c = Checkpoint(p)
+	dsl.Normalize(c.Vars)
+	dsl.Normalize(c.Steps)
+	for _, e := range c.Comps {
+		dsl.Normalize(e.Locals)
+		dsl.Normalize(e.Steps)
+	}
+	for _, q := range c.Signals {
+		dsl.Normalize(q)
+	}
+	normErr := func(e *StepError) {
+		if e != nil {
+			e.Details = dsl.Normalize(e.Details)
+		}
+	}
+	for i := range c.Frames {
+		f := &c.Frames[i]
+		f.Last = dsl.Normalize(f.Last)
+		dsl.Normalize(f.Acc)
+		dsl.Normalize(f.Items)
+		dsl.Normalize(f.Steps)
+		dsl.Normalize(f.Locals)
+		normErr(f.Err)
+	}
+	for _, s := range c.Timeline {
+		s.Input, s.Output = dsl.Normalize(s.Input), dsl.Normalize(s.Output)
+		normErr(s.Error)
+	}
+	return nil
 }

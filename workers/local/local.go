@@ -100,21 +100,22 @@ func Run(ctx context.Context, plan *dsl.Plan, opts Options) (*Result, error) {
 	pending := slices.Clone(opts.Signals)
 	sort.SliceStable(pending, func(i, j int) bool { return pending[i].At < pending[j].At })
 	res := &Result{}
+	sent := map[string]int{} // signals handed to the run per name, all generations
 	for gen := 0; ; gen++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		env, events := newEnv(opts, now)
 		offset := now.Sub(start)
-		delivered := 0
-		for _, s := range pending {
-			s := s
+		var posted []int                      // indices into pending, in delivery order
+		handled := make([]bool, len(pending)) // decisions the run accepted or rejected
+		for i, s := range pending {
 			delay := max(s.At-offset, 0)
 			env.RegisterDelayedCallback(func() {
-				delivered++
+				posted = append(posted, i)
 				*events += eventsPerSignal
 				env.SetCurrentHistoryLength(*events)
-				deliver(env, plan, s)
+				deliver(env, plan, s, func() { handled[i] = true })
 			}, delay)
 		}
 		if err := execute(env, in); err != nil {
@@ -136,14 +137,7 @@ func Run(ctx context.Context, plan *dsl.Plan, opts Options) (*Result, error) {
 			}
 			in = next
 			res.Generations++
-			// signals already delivered stay delivered
-			var rest []Signal
-			for _, s := range pending {
-				if s.At > now.Sub(start) {
-					rest = append(rest, s)
-				}
-			}
-			pending = rest
+			pending = undelivered(plan, pending, posted, handled, sent, next.Resume)
 			continue
 		}
 		res.Elapsed = now.Sub(start)
@@ -216,6 +210,52 @@ func execute(env *testsuite.TestWorkflowEnvironment, in workflows.RunInput) (err
 	return nil
 }
 
+// undelivered returns the signals the next generation must get: those not
+// posted yet, and those posted at the very instant the run continued as new
+// but after its last look at its signal channels (the test environment drops
+// them with the finished generation, where a server would make the run see
+// them). The run's checkpoint counts the signals it received per name; the
+// missing ones are the last posted of that name. A decision (an update) that
+// was neither accepted nor rejected never reached the run either.
+func undelivered(plan *dsl.Plan, pending []Signal, posted []int, handled []bool, sent map[string]int, cp *workflows.Checkpoint) []Signal {
+	again := map[int]bool{}
+	var received map[string]int
+	if cp != nil {
+		received = cp.Received
+	}
+	for _, i := range posted {
+		name := pending[i].Name
+		switch {
+		case slices.Contains(plan.Approvals, name):
+			if !handled[i] {
+				again[i] = true
+			}
+		case slices.Contains(plan.Signals, name):
+			sent[name]++
+		}
+	}
+	for name, n := range sent {
+		for j := len(posted) - 1; j >= 0 && n > received[name]; j-- {
+			if i := posted[j]; pending[i].Name == name && !again[i] {
+				again[i] = true
+				n--
+			}
+		}
+		sent[name] = n
+	}
+	done := map[int]bool{}
+	for _, i := range posted {
+		done[i] = !again[i]
+	}
+	var rest []Signal
+	for i, s := range pending {
+		if !done[i] {
+			rest = append(rest, s)
+		}
+	}
+	return rest
+}
+
 type startKey struct{}
 
 // WithStartTime sets the simulated start time of runs started with ctx.
@@ -284,7 +324,7 @@ func newEnv(opts Options, now time.Time) (*testsuite.TestWorkflowEnvironment, *i
 
 // deliver sends a signal, or an approval decision when the name is an
 // approval step's id.
-func deliver(env *testsuite.TestWorkflowEnvironment, plan *dsl.Plan, s Signal) {
+func deliver(env *testsuite.TestWorkflowEnvironment, plan *dsl.Plan, s Signal, handled func()) {
 	var payload any
 	if len(s.Payload) > 0 {
 		payload = json.RawMessage(s.Payload)
@@ -292,7 +332,11 @@ func deliver(env *testsuite.TestWorkflowEnvironment, plan *dsl.Plan, s Signal) {
 	if slices.Contains(plan.Approvals, s.Name) {
 		d := workflows.Decision{Task: s.Name, By: "local", Roles: []string{"owner"}}
 		if len(s.Payload) > 0 {
-			_ = json.Unmarshal(s.Payload, &d)
+			// a decision object, or a bare boolean (as the interpreter's
+			// approval signals accept)
+			if err := json.Unmarshal(s.Payload, &d.Approved); err != nil {
+				_ = json.Unmarshal(s.Payload, &d)
+			}
 			if d.By == "" {
 				d.By = "local"
 			}
@@ -302,8 +346,8 @@ func deliver(env *testsuite.TestWorkflowEnvironment, plan *dsl.Plan, s Signal) {
 			}
 		}
 		env.UpdateWorkflow(workflows.UpdateDecide, "", &testsuite.TestUpdateCallback{
-			OnReject:   func(error) {},
-			OnAccept:   func() {},
+			OnReject:   func(error) { handled() },
+			OnAccept:   func() { handled() },
 			OnComplete: func(any, error) {},
 		}, d)
 		return

@@ -1,0 +1,53 @@
+# Switchboard — tasks. `make help` lists them.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := $(CURDIR)/bin
+STATICCHECK_VERSION   := v0.8.2
+WORKFLOWCHECK_VERSION := v0.6.0
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the tasks
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build the switchboard binary into bin/
+	$(GO) build -o $(BIN)/switchboard ./cmd/switchboard
+
+.PHONY: run
+run: build ## start the embedded platform (switchboard dev)
+	$(BIN)/switchboard dev
+
+.PHONY: test
+test: ## run every test (what CI runs)
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+
+.PHONY: lint
+lint: $(BIN)/staticcheck $(BIN)/workflowcheck ## go vet + staticcheck + Temporal's workflowcheck
+	$(GO) vet ./...
+	$(BIN)/staticcheck ./...
+	$(BIN)/workflowcheck -config workflowcheck.config.yaml ./workflows/...
+
+$(BIN)/staticcheck:
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(BIN)/workflowcheck:
+	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+.PHONY: bench
+bench: ## benchmarks: DSL vs native Go workflows on an embedded Temporal server, compile time
+	$(GO) test -run='^$$' -bench=. -benchtime=$${BENCHTIME:-5x} -count=$${COUNT:-3} ./workers/bench/ ./dsl/
+
+.PHONY: schema
+schema: ## regenerate schemas/dsl-v1.json from the action registry
+	$(GO) run ./cmd/switchboard schema > schemas/dsl-v1.json
+
+.PHONY: fuzz
+fuzz: ## fuzz the DSL parser and compiler for a minute
+	$(GO) test ./dsl -run='^$$' -fuzz=FuzzCompile -fuzztime=$${FUZZTIME:-60s}
+
+.PHONY: histories
+histories: ## re-record the replay-test histories in workflows/testdata (embedded server)
+	$(GO) test ./workers/devserver -run TestRecordHistories -record -count=1

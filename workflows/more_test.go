@@ -420,3 +420,17 @@ output: '${ {"id": run.id, "workflow": run.workflow, "revision": run.revision, "
 	requireJSON(t, `{"id": "local-run", "workflow": "t", "revision": 1, "startedAt": "2026-01-05T09:00:00Z",
 		"at": "2026-01-05T10:30:00Z", "later": true}`, out)
 }
+
+// A step timeout on a child workflow step cancels the child and fails with Timeout.
+func TestChildWorkflowStepTimeout(t *testing.T) {
+	t.Parallel()
+	res := failWith(t, `
+steps:
+  - id: c
+    timeout: 30m
+    workflow: doubler
+    with: {n: 1}
+`, local.Options{Children: childPlans(t)}, workflows.ErrTimeout)
+	require.Equal(t, "c", res.Error.Step)
+	require.Equal(t, 30*time.Minute, res.Elapsed)
+}

@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"switchboard/activities"
@@ -280,6 +281,10 @@ func newEnv(opts Options, now time.Time) (*testsuite.TestWorkflowEnvironment, *i
 	// a `wait: false` child is detached: the run is complete when its own
 	// steps are, as on a server (the child is not awaited)
 	env.SetDetachedChildWait(false)
+	// the SDK's deadlock detector (1s of workflow code without yielding)
+	// misfires on a busy machine: a generation's first task decodes its
+	// checkpoint, and expressions are cost-limited anyway
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second})
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "local-run", TaskQueue: "switchboard"})
 	env.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	skip := map[string]bool{}

@@ -242,7 +242,14 @@ func (r *runner) main(rootCtx workflow.Context) (any, error) {
 		if !r.exited {
 			return nil, can
 		}
-		// an exitWhen signal came in while handing over: the run ends here
+		// an exitWhen signal came in while handing over: the run ends here,
+		// and the steps that were unwound count as cancelled
+		now := workflow.Now(rootCtx)
+		for _, s := range r.timeline {
+			if s.Status == StatusRunning || s.Status == StatusWaiting {
+				s.Status, s.EndedAt = StatusCancelled, &now
+			}
+		}
 		err = nil
 	case r.exited:
 		err = nil

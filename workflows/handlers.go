@@ -197,6 +197,9 @@ type pump struct {
 
 func (r *runner) startSignalPumps(ctx workflow.Context) {
 	names := append(append([]string{}, r.plan.Signals...), r.plan.Approvals...)
+	if c := r.plan.Concurrency; c != nil && c.OnConflict == "queue" {
+		names = append(names, EnqueueSignal)
+	}
 	for _, name := range names {
 		p := pump{name: name, ch: workflow.GetSignalChannel(ctx, name)}
 		r.pumps = append(r.pumps, p)
@@ -230,6 +233,12 @@ func (r *runner) drainSignals(ctx workflow.Context) {
 
 func (r *runner) onSignal(ctx workflow.Context, name string, payload any) {
 	r.received[name]++
+	if name == EnqueueSignal {
+		if b, err := dsl.MarshalJSON(payload); err == nil {
+			r.in.Queue = append(r.in.Queue, b)
+		}
+		return
+	}
 	if slices.Contains(r.plan.Approvals, name) && !slices.Contains(r.plan.Signals, name) {
 		r.decideBySignal(ctx, name, payload)
 		return

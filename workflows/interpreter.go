@@ -192,7 +192,8 @@ func Run(ctx workflow.Context, in RunInput) (any, error) {
 			r.deadline = &d
 		}
 	}
-	return r.main(ctx)
+	out, err := r.main(ctx)
+	return r.handOver(ctx, out, err)
 }
 
 func (r *runner) validateInput() *StepError {
@@ -612,4 +613,23 @@ func jsonArg(v any) (json.RawMessage, error) {
 		return nil, fmt.Errorf("value cannot be sent as JSON: %w", err)
 	}
 	return b, nil
+}
+
+// handOver starts the next queued run (concurrency `queue`) by continuing
+// as new with its input once this run has finished, whatever its outcome;
+// this run's output or failure stays in its own history.
+func (r *runner) handOver(ctx workflow.Context, out any, err error) (any, error) {
+	var can *workflow.ContinueAsNewError
+	if errors.As(err, &can) {
+		return out, err
+	}
+	r.drainSignals(ctx)
+	if len(r.in.Queue) == 0 {
+		return out, err
+	}
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("run failed; starting the next queued run", "error", err)
+	}
+	next := RunInput{Plan: r.plan, Input: r.in.Queue[0], Queue: r.in.Queue[1:], Meta: r.in.Meta, Options: r.opts}
+	return nil, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 }

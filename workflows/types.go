@@ -17,9 +17,11 @@ const ResolveActivity = "switchboard.resolveWorkflow"
 
 // Query, update and signal names.
 const (
-	QueryState   = "state"
-	QueryTasks   = "tasks"
-	UpdateDecide = "decide"
+	QueryState = "state"
+	// EnqueueSignal carries the input of a run queued behind this one.
+	EnqueueSignal = "switchboard.enqueue"
+	QueryTasks    = "tasks"
+	UpdateDecide  = "decide"
 )
 
 // RunInput is the interpreter's input.
@@ -31,6 +33,9 @@ type RunInput struct {
 	Resume *Checkpoint `json:"resume,omitempty"`
 	// Options tune the interpreter; the zero value is the default.
 	Options Options `json:"options,omitempty"`
+	// Queue holds the inputs of runs waiting for this one to finish
+	// (concurrency `onConflict: queue`); they run next, in order.
+	Queue []json.RawMessage `json:"queue,omitempty"`
 }
 
 // RunMeta describes the run to expressions (`run.*`).

@@ -134,9 +134,11 @@ func Run(ctx workflow.Context, in RunInput) (any, error) {
 		cp := in.Resume
 		r.vars, r.steps, r.comps, r.resume = cp.Vars, cp.Steps, cp.Comps, cp.Frames
 		r.started, r.deadline, r.generation, r.origin = cp.StartedAt, cp.Deadline, cp.Generation, cp.OriginRunID
+		//workflowcheck:ignore (copies map entries into a map: order cannot matter)
 		for k, v := range cp.Signals {
 			r.signals[k] = v
 		}
+		//workflowcheck:ignore (copies map entries into a map: order cannot matter)
 		for k, n := range cp.Received {
 			r.received[k] = n
 		}
@@ -307,6 +309,7 @@ func (r *runner) compensate(ctx workflow.Context) {
 			continue
 		}
 		sc := &scope{steps: c.Steps, iter: c.Iter + "~compensate"}
+		//workflowcheck:ignore (copies map entries into a map: order cannot matter)
 		for k, v := range c.Locals {
 			sc.set(k, c.Kinds[k], v)
 		}
@@ -333,6 +336,7 @@ func (r *runner) view(sc *scope) dsl.Activation {
 		if c.steps != nil && c.parent != nil {
 			overlay = true
 		}
+		//workflowcheck:ignore (copies map entries into a map: order cannot matter)
 		for k, v := range c.locals {
 			if kinds == nil {
 				kinds = map[string]string{}
@@ -356,6 +360,7 @@ func (r *runner) view(sc *scope) dsl.Activation {
 			chain = append(chain, c)
 		}
 		for i := len(chain) - 1; i >= 0; i-- {
+			//workflowcheck:ignore (copies map entries into a map: order cannot matter)
 			for k, v := range chain[i].steps {
 				merged[k] = v
 			}

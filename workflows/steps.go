@@ -128,6 +128,7 @@ func (r *runner) compEntryFor(sc *scope, st *dsl.Step, out any) compEntry {
 	act := r.view(sc)
 	steps := map[string]any{}
 	if m, ok := act.Values["steps"].(map[string]any); ok {
+		//workflowcheck:ignore (copies map entries into a map: order cannot matter)
 		for k, v := range m {
 			steps[k] = v
 		}
@@ -136,6 +137,7 @@ func (r *runner) compEntryFor(sc *scope, st *dsl.Step, out any) compEntry {
 		steps[st.ID] = stepResult(StatusSucceeded, out, nil)
 	}
 	e := compEntry{Path: st.Path, Iter: sc.iter, Steps: steps}
+	//workflowcheck:ignore (copies map entries into a map: order cannot matter)
 	for k, kind := range act.Locals {
 		if e.Locals == nil {
 			e.Locals, e.Kinds = map[string]any{}, map[string]string{}

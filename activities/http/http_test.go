@@ -409,6 +409,7 @@ func TestRedirects(t *testing.T) {
 		writeJSON(w, 200, `{"reached": true}`)
 	})
 	targetPort := target.Listener.Addr().(*net.TCPAddr).Port
+	//lint:ignore S1021 the handler refers to srv, so it must be declared first
 	var srv *httptest.Server
 	srv = newServer(t, func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		switch r.URL.Path {

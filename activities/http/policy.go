@@ -268,6 +268,7 @@ func (p *policy) transport(rt nethttp.RoundTripper) nethttp.RoundTripper {
 		// Custom TLS dialers would connect without the policy; with both
 		// cleared the transport dials through DialContext and does TLS itself.
 		c.DialTLSContext = nil
+		//lint:ignore SA1019 clearing the deprecated hook too is the point: it would bypass the policy
 		c.DialTLS = nil
 		return c
 	default:

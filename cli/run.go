@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,7 @@ it to completion in an in-process Temporal test environment with time skipping.
 
   on success       prints the run's output as JSON on stdout, exits 0
   when it fails    prints {"error": {"type", "message", "step"}} on stdout, exits 1
+                   (also when it can never finish: type RunStuck, what it waits for)
   when FILE does not compile, prints the diagnostics on stderr, exits 2
 
 --mock ACTION=JSON makes every call of ACTION return JSON without calling out.
@@ -82,13 +84,19 @@ Calls that are not mocked run for real.`,
 				if err != nil {
 					return usage(stderr, err)
 				}
+				if !slices.Contains(plan.Signals, sig.Name) && !slices.Contains(plan.Approvals, sig.Name) {
+					// most likely a typo; the run goes on without it
+					fmt.Fprintf(stderr, "warning: --signal %s: workflow %s has no waitFor, exitWhen or approval step for it; it is ignored\n", sig.Name, plan.Name)
+				}
 				opts.Signals = append(opts.Signals, sig)
 			}
 			res, err := local.Run(cmd.Context(), plan, opts)
-			if err != nil {
+			if err != nil && (res == nil || res.Error == nil) {
 				fmt.Fprintln(stderr, "error:", err)
 				return &ExitError{Code: 1}
 			}
+			// a run that can never finish (local.ErrStuck) comes back with
+			// its RunStuck failure, printed like any other failure
 			if trace && res.State != nil {
 				printTrace(stderr, res.State)
 			}
@@ -99,9 +107,12 @@ Calls that are not mocked run for real.`,
 					e.Step = &res.Error.Step
 				}
 				if details {
-					e.Details = res.Error.Details
+					e.Details = &res.Error.Details // null when the failure has none
 				}
-				b, _ := dsl.MarshalJSON(map[string]any{"error": e})
+				b, err := dsl.MarshalJSON(map[string]any{"error": e})
+				if err != nil {
+					return err
+				}
 				fmt.Fprintln(out, string(b))
 				return &ExitError{Code: 1}
 			}
@@ -122,12 +133,12 @@ Calls that are not mocked run for real.`,
 }
 
 // runError is the failure output: type, message and step (null when the
-// failure is not a step's), plus details with --details.
+// failure is not a step's), plus details (possibly null) with --details.
 type runError struct {
 	Type    string  `json:"type"`
 	Message string  `json:"message"`
 	Step    *string `json:"step"`
-	Details any     `json:"details,omitempty"`
+	Details *any    `json:"details,omitempty"`
 }
 
 func usage(stderr interface{ Write([]byte) (int, error) }, err error) error {
@@ -136,7 +147,8 @@ func usage(stderr interface{ Write([]byte) (int, error) }, err error) error {
 }
 
 // parseSignal reads NAME=JSON@DURATION (the JSON may itself contain @; the
-// offset is what follows the last @, and may be omitted for 0).
+// offset is what follows the last @, and may be omitted for 0). The JSON
+// may be @file, with or without an offset after it.
 func parseSignal(s string) (local.Signal, error) {
 	name, rest, ok := strings.Cut(s, "=")
 	if !ok || name == "" {
@@ -152,6 +164,8 @@ func parseSignal(s string) (local.Signal, error) {
 			payload, sig.At = rest[:i], d
 		} else if json.Valid([]byte(rest)) {
 			payload = rest
+		} else if i == 0 || isFile(rest) {
+			payload = rest // @file, signalled at once
 		} else {
 			return local.Signal{}, fmt.Errorf("--signal %s: bad offset %q: %v", name, off, err)
 		}
@@ -167,6 +181,15 @@ func parseSignal(s string) (local.Signal, error) {
 		sig.Payload = b
 	}
 	return sig, nil
+}
+
+// isFile reports whether v is @PATH naming an existing file.
+func isFile(v string) bool {
+	if !strings.HasPrefix(v, "@") {
+		return false
+	}
+	info, err := os.Stat(v[1:])
+	return err == nil && !info.IsDir()
 }
 
 // compileWithSiblings compiles FILE and, transitively, the sibling files it

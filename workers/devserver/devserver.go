@@ -141,6 +141,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		dynamicconfig.TransferProcessorMaxPollRPS.Key():   10000,
 		dynamicconfig.TimerProcessorMaxPollRPS.Key():      10000,
 		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): 10000,
+		// Timers may fire up to a second late by default; a developer
+		// watching a short wait expects it to be on time.
+		dynamicconfig.TimerProcessorMaxTimeShift.Key(): 10 * time.Millisecond,
 	}
 	for k, v := range opts.DynamicConfig {
 		dyn[dynamicconfig.MakeKey(k)] = v

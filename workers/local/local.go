@@ -69,7 +69,20 @@ type Result struct {
 	Generations int `json:"-"`
 	// Elapsed is the simulated time the run took.
 	Elapsed time.Duration `json:"-"`
+	// Stuck is set when the run can never finish: it waits (for a signal
+	// or an approval decision, possibly in a child workflow) with no timer,
+	// signal or call left that could end the wait. Error then describes it,
+	// with type ErrRunStuck, and Run also returns an error wrapping
+	// ErrStuck.
+	Stuck bool `json:"-"`
 }
+
+// ErrRunStuck is the error type of a run that can never finish.
+const ErrRunStuck = "RunStuck"
+
+// ErrStuck is wrapped by the error Run returns (together with its Result)
+// for a run that can never finish.
+var ErrStuck = errors.New("the run did not complete: it is waiting with nothing left to happen (no timer, signal or call is pending)")
 
 // Failure is a failed run's error.
 type Failure struct {
@@ -110,23 +123,44 @@ func Run(ctx context.Context, plan *dsl.Plan, opts Options) (*Result, error) {
 		offset := now.Sub(start)
 		var posted []int                      // indices into pending, in delivery order
 		handled := make([]bool, len(pending)) // decisions the run accepted or rejected
+		lastSignal := now                     // when the latest signal was posted
 		for i, s := range pending {
 			delay := max(s.At-offset, 0)
 			env.RegisterDelayedCallback(func() {
+				lastSignal = env.Now()
 				posted = append(posted, i)
 				*events += eventsPerSignal
 				env.SetCurrentHistoryLength(*events)
 				deliver(env, plan, s, func() { handled[i] = true })
 			}, delay)
 		}
-		if err := execute(env, in); err != nil {
+		var blocked *Failure
+		var blockedState *workflows.RunState
+		onStuck := func() {
+			blockedState = queryState(env, "")
+			blocked = stuckFailure(env, blockedState, plan, opts.Children)
+		}
+		if err := execute(env, in, onStuck); err != nil {
+			if errors.Is(err, ErrStuck) && blocked != nil {
+				// the clock is at the watchdog by now: the run has been
+				// blocked since its last step event or signal
+				last := lastSignal
+				if blockedState != nil {
+					for _, st := range blockedState.Steps {
+						last = latest(last, st.StartedAt)
+						if st.EndedAt != nil {
+							last = latest(last, *st.EndedAt)
+						}
+					}
+				}
+				res.State, res.Elapsed = blockedState, last.Sub(start)
+				res.Error, res.Stuck = blocked, true
+				return res, fmt.Errorf("%w: %s", err, blocked.Message)
+			}
 			return nil, err
 		}
-		if st, err := env.QueryWorkflow(workflows.QueryState); err == nil {
-			var s workflows.RunState
-			if st.Get(&s) == nil {
-				res.State = &s
-			}
+		if st := queryState(env, ""); st != nil {
+			res.State = st
 		}
 		now = env.Now()
 		werr := env.GetWorkflowError()
@@ -155,7 +189,9 @@ func Run(ctx context.Context, plan *dsl.Plan, opts Options) (*Result, error) {
 			return res, nil
 		}
 		var raw json.RawMessage
-		if err := env.GetWorkflowResult(&raw); err != nil {
+		// a null output (`output: ${ null }`, a null-valued return) comes
+		// back as no payload at all
+		if err := env.GetWorkflowResult(&raw); err != nil && !errors.Is(err, temporal.ErrNoData) {
 			return nil, fmt.Errorf("reading the run's output: %w", err)
 		}
 		if len(raw) > 0 {
@@ -183,9 +219,13 @@ type stuck struct{}
 // that long for a run blocked forever (a waitFor no signal will ever
 // reach): a watchdog timer far in the simulated future fires exactly when
 // nothing else is left, and both become an error instead of a crash.
-func execute(env *testsuite.TestWorkflowEnvironment, in workflows.RunInput) (err error) {
+//
+// onStuck is called when the watchdog fires, while the blocked run can
+// still be queried.
+func execute(env *testsuite.TestWorkflowEnvironment, in workflows.RunInput, onStuck func()) (err error) {
 	env.RegisterDelayedCallback(func() {
 		if !env.IsWorkflowCompleted() {
+			onStuck()
 			panic(stuck{})
 		}
 	}, stuckAfter)
@@ -195,7 +235,7 @@ func execute(env *testsuite.TestWorkflowEnvironment, in workflows.RunInput) (err
 			return
 		}
 		if _, ok := p.(stuck); ok {
-			err = errors.New("the run did not complete: it is waiting with nothing left to happen (no timer, signal or call is pending)")
+			err = ErrStuck
 			return
 		}
 		if msg, ok := p.(string); ok && strings.HasPrefix(msg, "test timeout") {
@@ -209,6 +249,94 @@ func execute(env *testsuite.TestWorkflowEnvironment, in workflows.RunInput) (err
 		return errors.New("the run did not complete (it is waiting with nothing left to happen, or ran out of real time)")
 	}
 	return nil
+}
+
+// queryState reads the `state` query of the run (workflowID "") or of one
+// of its child workflows; nil when it cannot be read.
+func queryState(env *testsuite.TestWorkflowEnvironment, workflowID string) *workflows.RunState {
+	var v converter.EncodedValue
+	var err error
+	if workflowID == "" {
+		v, err = env.QueryWorkflow(workflows.QueryState)
+	} else {
+		v, err = env.QueryWorkflowByID(workflowID, workflows.QueryState)
+	}
+	if err != nil {
+		return nil
+	}
+	var s workflows.RunState
+	if v.Get(&s) != nil {
+		return nil
+	}
+	return &s
+}
+
+// stuckFailure describes a run that can never finish: what its waiting
+// steps wait for, following running child workflows down to the steps
+// that wait. Step is the run's own step that waits (for a wait inside a
+// child, the `workflow` step). st is the run's state (nil when it could
+// not be read).
+func stuckFailure(env *testsuite.TestWorkflowEnvironment, st *workflows.RunState, plan *dsl.Plan, children map[string]*dsl.Plan) *Failure {
+	const pending = "no timer, signal or call is pending that could end the wait"
+	if st == nil {
+		return &Failure{Type: ErrRunStuck, Message: "the run is waiting, and " + pending}
+	}
+	var waits []string
+	var visit func(st *workflows.RunState, p *dsl.Plan, wfID, prefix string, depth int) string
+	// visit appends what st waits for to waits and returns the label of
+	// its first step that waits ("" when none does).
+	visit = func(st *workflows.RunState, p *dsl.Plan, wfID, prefix string, depth int) string {
+		var byPath map[string]*dsl.Step
+		if p != nil {
+			byPath = p.StepByPath()
+		}
+		first := ""
+		for _, s := range st.Steps {
+			label := s.ID
+			if label == "" {
+				label = s.Path
+			}
+			switch {
+			case s.Status == workflows.StatusWaiting && s.Kind == "waitFor":
+				signal := "?"
+				if ds := byPath[s.Path]; ds != nil && ds.WaitFor != nil {
+					signal = ds.WaitFor.Signal
+				}
+				waits = append(waits, fmt.Sprintf("%sstep %s waits for signal %q", prefix, label, signal))
+			case s.Status == workflows.StatusWaiting && s.Kind == "approval":
+				waits = append(waits, fmt.Sprintf("%sstep %s waits for an approval decision", prefix, label))
+			case s.Status == workflows.StatusRunning && s.Kind == "workflow" && depth < 50:
+				id := wfID + "/" + s.Key
+				cst := queryState(env, id)
+				if cst == nil {
+					continue
+				}
+				inner := fmt.Sprintf("%schild workflow %q of step %s: ", prefix, cst.Workflow, label)
+				if visit(cst, children[cst.Workflow], id, inner, depth+1) == "" {
+					continue
+				}
+			default:
+				continue
+			}
+			if first == "" {
+				first = label
+			}
+		}
+		return first
+	}
+	step := visit(st, plan, runID, "", 0)
+	msg := "the run is waiting, and " + pending
+	if len(waits) > 0 {
+		msg = strings.Join(waits, "; ") + ", and " + pending
+	}
+	return &Failure{Type: ErrRunStuck, Message: msg, Step: step}
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // undelivered returns the signals the next generation must get: those not
@@ -257,6 +385,9 @@ func undelivered(plan *dsl.Plan, pending []Signal, posted []int, handled []bool,
 	return rest
 }
 
+// runID is the workflow id of a local run (its children's ids extend it).
+const runID = "local-run"
+
 type startKey struct{}
 
 // WithStartTime sets the simulated start time of runs started with ctx.
@@ -285,7 +416,7 @@ func newEnv(opts Options, now time.Time) (*testsuite.TestWorkflowEnvironment, *i
 	// misfires on a busy machine: a generation's first task decodes its
 	// checkpoint, and expressions are cost-limited anyway
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second})
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "local-run", TaskQueue: "switchboard"})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: runID, TaskQueue: "switchboard"})
 	env.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	skip := map[string]bool{}
 	for name := range opts.Mocks {

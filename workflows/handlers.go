@@ -165,6 +165,17 @@ func (r *runner) approval(ctx workflow.Context, sc *scope, st *dsl.Step, state *
 		t.Deadline = &dl
 	}
 	r.tasks = append(r.tasks, t)
+	if st.ID != "" {
+		// decisions that arrived as signals before the task opened
+		for len(r.signals[st.ID]) > 0 && t.decision == nil {
+			p := r.signals[st.ID][0]
+			r.signals[st.ID] = r.signals[st.ID][1:]
+			r.decideBySignal(ctx, st.ID, p)
+		}
+		if len(r.signals[st.ID]) == 0 {
+			delete(r.signals, st.ID)
+		}
+	}
 	defer func() {
 		r.tasks = slices.DeleteFunc(r.tasks, func(x *taskState) bool { return x == t })
 	}()
@@ -274,6 +285,12 @@ func (r *runner) onSignal(ctx workflow.Context, name string, payload any) {
 // step's id (how `switchboard run --signal` decides). Invalid decisions are
 // logged and dropped: use the `decide` update to get the rejection back.
 func (r *runner) decideBySignal(ctx workflow.Context, name string, payload any) {
+	if r.findTask(name) == nil {
+		// like any signal, a decision that arrives before its approval step
+		// opens a task is buffered for it, never dropped
+		r.signals[name] = append(r.signals[name], payload)
+		return
+	}
 	d := Decision{Task: name, By: "signal", Roles: []string{"owner"}}
 	if m, ok := payload.(map[string]any); ok {
 		if v, ok := m["approved"].(bool); ok {

@@ -355,11 +355,7 @@ func undelivered(plan *dsl.Plan, pending []Signal, posted []int, handled []bool,
 	for _, i := range posted {
 		name := pending[i].Name
 		switch {
-		case slices.Contains(plan.Approvals, name):
-			if !handled[i] {
-				again[i] = true
-			}
-		case slices.Contains(plan.Signals, name):
+		case slices.Contains(plan.Signals, name) || slices.Contains(plan.Approvals, name):
 			sent[name]++
 		}
 	}
@@ -466,27 +462,27 @@ func deliver(env *testsuite.TestWorkflowEnvironment, plan *dsl.Plan, s Signal, h
 		payload = json.RawMessage(s.Payload)
 	}
 	if slices.Contains(plan.Approvals, s.Name) {
-		d := workflows.Decision{Task: s.Name, By: "local", Roles: []string{"owner"}}
-		if len(s.Payload) > 0 {
-			// a decision object, or a bare boolean (as the interpreter's
-			// approval signals accept)
-			if err := json.Unmarshal(s.Payload, &d.Approved); err != nil {
-				_ = json.Unmarshal(s.Payload, &d)
-			}
-			if d.By == "" {
-				d.By = "local"
-			}
-			d.Task = s.Name
-			if len(d.Roles) == 0 {
-				d.Roles = []string{"owner"}
-			}
+		// a decision: the run validates it and buffers it until the
+		// approval step opens its task; decisions made here are by "local"
+		var d map[string]any
+		var b bool
+		switch {
+		case len(s.Payload) == 0:
+			d = map[string]any{"approved": true}
+		case json.Unmarshal(s.Payload, &b) == nil:
+			d = map[string]any{"approved": b}
+		default:
+			_ = json.Unmarshal(s.Payload, &d)
 		}
-		env.UpdateWorkflow(workflows.UpdateDecide, "", &testsuite.TestUpdateCallback{
-			OnReject:   func(error) { handled() },
-			OnAccept:   func() { handled() },
-			OnComplete: func(any, error) {},
-		}, d)
-		return
+		if d == nil {
+			d = map[string]any{}
+		}
+		if _, ok := d["by"]; !ok {
+			d["by"] = "local"
+		}
+		raw, _ := json.Marshal(d)
+		payload = json.RawMessage(raw)
 	}
+	handled()
 	env.SignalWorkflow(s.Name, payload)
 }

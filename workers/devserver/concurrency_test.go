@@ -9,12 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"switchboard/dsl"
-	"switchboard/workers/devserver"
 	"switchboard/workflows"
 )
 
@@ -35,16 +31,8 @@ output: ${ input.n }
 func TestConcurrencyKey(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Options{})
-	require.NoError(t, err)
-	defer srv.Stop()
-	c, err := srv.Client(client.Options{})
-	require.NoError(t, err)
-	defer c.Close()
-	w := worker.New(c, "c", worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	require.NoError(t, w.Start())
-	defer w.Stop()
+	c := testServer(ctx, t)
+	interpreterWorker(t, c, "c", nil)
 
 	start := func(p *dsl.Plan, customer string, n int) *workflows.Started {
 		s, err := workflows.Start(ctx, c, p, workflows.StartOptions{TaskQueue: "c",

@@ -13,11 +13,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"switchboard/activities"
 	"switchboard/dsl"
-	"switchboard/workers/devserver"
 	"switchboard/workflows"
 )
 
@@ -29,12 +27,7 @@ import (
 func TestLongLoopStaysHealthy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Options{})
-	require.NoError(t, err)
-	defer srv.Stop()
-	c, err := srv.Client(client.Options{})
-	require.NoError(t, err)
-	defer c.Close()
+	c := testServer(ctx, t)
 
 	reg := &dsl.Registry{}
 	reg.MustRegister(dsl.Action{Name: "test.add", Input: json.RawMessage(`{"type":"object","required":["a","b"]}`)})
@@ -57,13 +50,11 @@ output: '${ {"i": vars.i, "sum": vars.sum} }'
 `, "ITER", strconv.Itoa(iterations))), dsl.Options{Registry: reg})
 	require.Empty(t, diags)
 
-	w := worker.New(c, "long", worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	w.RegisterActivityWithOptions(activities.Wrap(reg, "test.add", func(_ context.Context, a map[string]any) (any, error) {
-		return map[string]any{"sum": a["a"].(int64) + a["b"].(int64)}, nil
-	}), activity.RegisterOptions{Name: "test.add"})
-	require.NoError(t, w.Start())
-	defer w.Stop()
+	interpreterWorker(t, c, "long", func(w worker.Worker) {
+		w.RegisterActivityWithOptions(activities.Wrap(reg, "test.add", func(_ context.Context, a map[string]any) (any, error) {
+			return map[string]any{"sum": a["a"].(int64) + a["b"].(int64)}, nil
+		}), activity.RegisterOptions{Name: "test.add"})
+	})
 
 	started := time.Now()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "long-loop", TaskQueue: "long"}, workflows.WorkflowName,

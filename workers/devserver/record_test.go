@@ -24,7 +24,6 @@ import (
 
 	"switchboard/activities"
 	"switchboard/dsl"
-	"switchboard/workers/devserver"
 	"switchboard/workflows"
 )
 
@@ -91,12 +90,7 @@ var replayCases = []replayCase{
 func TestRecordHistories(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Options{})
-	require.NoError(t, err)
-	defer srv.Stop()
-	c, err := srv.Client(client.Options{})
-	require.NoError(t, err)
-	defer c.Close()
+	c := testServer(ctx, t)
 
 	reg := &dsl.Registry{}
 	for _, n := range []string{"test.echo", "test.fail", "test.flaky"} {

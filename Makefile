@@ -38,7 +38,7 @@ $(BIN)/workflowcheck:
 
 .PHONY: bench
 bench: ## benchmarks: DSL vs native Go workflows on an embedded Temporal server, compile time
-	$(GO) test -run='^$$' -bench=. -benchtime=$${BENCHTIME:-5x} -count=$${COUNT:-3} ./workers/bench/ ./dsl/
+	$(GO) test -run='^$$' -bench=. -benchtime=$${BENCHTIME:-15x} -count=$${COUNT:-1} ./workers/bench/ ./dsl/
 
 .PHONY: schema
 schema: ## regenerate schemas/dsl-v1.json from the action registry

@@ -96,5 +96,7 @@ func fail(attempt int32, err error) error {
 	return temporal.NewApplicationErrorWithOptions(ae.Message(), ae.Type(), temporal.ApplicationErrorOptions{
 		NonRetryable: ae.NonRetryable(),
 		Details:      []any{fd},
+		// a provider's Retry-After, as the connector read it
+		NextRetryDelay: ae.NextRetryDelay(),
 	})
 }

@@ -328,7 +328,17 @@ func (c *compiler) checkRefs(a *celast.AST, e *exprCheck) {
 		switch x.Kind() {
 		case celast.SelectKind:
 			s := x.AsSelect()
+			if s.Operand().Kind() == celast.SelectKind {
+				c.checkResultField(s, e, locOf)
+				return
+			}
 			if s.Operand().Kind() != celast.IdentKind {
+				return
+			}
+			if name := s.Operand().AsIdent(); e.sc.locals[name] == localError {
+				if !contains(errorFields, s.FieldName()) {
+					c.r.at(locOf(x.ID()), "unknown field `%s.%s`; an error has %s%s", name, s.FieldName(), quoteList(errorFields), suggest(s.FieldName(), errorFields))
+				}
 				return
 			}
 			root, field, id = s.Operand().AsIdent(), s.FieldName(), s.Operand().ID()
@@ -403,4 +413,28 @@ func kindNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Fields of a step result (steps.<id>.*) and of an error value.
+var (
+	resultFields = []string{"output", "status", "error"}
+	errorFields  = []string{"type", "message", "step", "details"}
+)
+
+// checkResultField checks the field after steps.<id>: output, status or error.
+func (c *compiler) checkResultField(s celast.SelectExpr, e *exprCheck, locOf func(int64) Pos) {
+	inner := s.Operand().AsSelect()
+	if inner.Operand().Kind() != celast.IdentKind || inner.Operand().AsIdent() != "steps" {
+		return
+	}
+	if _, local := e.sc.locals["steps"]; local {
+		return
+	}
+	if _, known := c.ids[inner.FieldName()]; !known {
+		return // reported on steps.<id> itself
+	}
+	if !contains(resultFields, s.FieldName()) {
+		c.r.at(locOf(s.Operand().ID()), "unknown field `steps.%s.%s`; a step result has %s%s",
+			inner.FieldName(), s.FieldName(), quoteList(resultFields), suggest(s.FieldName(), resultFields))
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -36,7 +38,11 @@ func Normalize(v any) any {
 				return i
 			}
 		}
-		f, _ := x.Float64()
+		f, err := x.Float64()
+		if err != nil {
+			// out of range for a double: keep the digits rather than ±Inf
+			return s
+		}
 		return f
 	case float64:
 		return x
@@ -58,15 +64,67 @@ func Normalize(v any) any {
 	return v
 }
 
-// MarshalJSON writes plain data as JSON without HTML escaping.
+// MarshalJSON writes plain data as JSON without HTML escaping. A double
+// with no fraction is written with one (`3.0`), so that it reads back as a
+// double: a value keeps its type across every JSON boundary (activity
+// arguments and results, child workflows, continue-as-new).
 func MarshalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	e := json.NewEncoder(&buf)
 	e.SetEscapeHTML(false)
-	if err := e.Encode(v); err != nil {
+	if err := e.Encode(KeepFloats(v)); err != nil {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// KeepFloats returns v with every float64 wrapped so that encoding/json
+// writes it with a fraction. Maps and lists are copied; v is not changed.
+func KeepFloats(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return jsonFloat(x)
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = KeepFloats(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = KeepFloats(e)
+		}
+		return l
+	}
+	return v
+}
+
+// jsonFloat is a double that is written with a fraction or an exponent.
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	x := float64(f)
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil, fmt.Errorf("%v is not a JSON number", x)
+	}
+	// the formatting encoding/json uses
+	format := byte('f')
+	if abs := math.Abs(x); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b := strconv.AppendFloat(nil, x, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	if !bytes.ContainsAny(b, ".eE") {
+		b = append(b, ".0"...)
+	}
+	return b, nil
 }
 
 // Clone deep-copies plain data.

@@ -364,6 +364,10 @@ func Stringify(v any) string {
 		return ""
 	case string:
 		return x
+	case float64:
+		// as people write numbers in text: 2, 2.5 (not 2.0)
+		b, _ := json.Marshal(x)
+		return string(b)
 	}
 	b, _ := MarshalJSON(v)
 	return string(b)

@@ -195,7 +195,17 @@ func Run(ctx workflow.Context, in RunInput) (any, error) {
 		}
 	}
 	out, err := r.main(ctx)
-	return r.handOver(ctx, out, err)
+	out, err = r.handOver(ctx, out, err)
+	if err != nil {
+		return nil, err
+	}
+	// the output goes out as JSON written by the DSL's encoder, so a double
+	// with no fraction stays a double for the caller (or the parent run)
+	b, merr := dsl.MarshalJSON(out)
+	if merr != nil {
+		return nil, newErr(ErrExpression, "output", "the run's output cannot be written as JSON: %v", merr).toRunError()
+	}
+	return json.RawMessage(b), nil
 }
 
 func (r *runner) validateInput() *StepError {

@@ -164,6 +164,60 @@ type Checkpoint struct {
 	Received map[string]int `json:"received,omitempty"`
 }
 
+// MarshalJSON writes a checkpoint so that doubles stay doubles (`3.0`)
+// when UnmarshalJSON reads them back in the next generation.
+func (c Checkpoint) MarshalJSON() ([]byte, error) {
+	type plain Checkpoint
+	p := plain(c)
+	keepMap := func(m map[string]any) map[string]any {
+		if m == nil {
+			return nil
+		}
+		return dsl.KeepFloats(m).(map[string]any)
+	}
+	keepList := func(l []any) []any {
+		if l == nil {
+			return nil
+		}
+		return dsl.KeepFloats(l).([]any)
+	}
+	keepErr := func(e *StepError) *StepError {
+		if e == nil {
+			return nil
+		}
+		cp := *e
+		cp.Details = dsl.KeepFloats(e.Details)
+		return &cp
+	}
+	p.Vars, p.Steps = keepMap(c.Vars), keepMap(c.Steps)
+	p.Comps = make([]compEntry, len(c.Comps))
+	for i, e := range c.Comps {
+		e.Locals, e.Steps = keepMap(e.Locals), keepMap(e.Steps)
+		p.Comps[i] = e
+	}
+	if c.Signals != nil {
+		p.Signals = make(map[string][]any, len(c.Signals))
+		for k, q := range c.Signals { //workflowcheck:ignore (copies map entries into a map: order cannot matter)
+			p.Signals[k] = keepList(q)
+		}
+	}
+	p.Frames = make([]Frame, len(c.Frames))
+	for i, f := range c.Frames {
+		f.Last = dsl.KeepFloats(f.Last)
+		f.Acc, f.Items = keepList(f.Acc), keepList(f.Items)
+		f.Steps, f.Locals = keepMap(f.Steps), keepMap(f.Locals)
+		f.Err = keepErr(f.Err)
+		p.Frames[i] = f
+	}
+	p.Timeline = make([]*StepState, len(c.Timeline))
+	for i, s := range c.Timeline {
+		cp := *s
+		cp.Input, cp.Output, cp.Error = dsl.KeepFloats(s.Input), dsl.KeepFloats(s.Output), keepErr(s.Error)
+		p.Timeline[i] = &cp
+	}
+	return json.Marshal(p)
+}
+
 // UnmarshalJSON reads a checkpoint with the DSL's number semantics. The SDK
 // decodes workflow input with encoding/json, which would turn every integer
 // carried across continue-as-new into a float64 (so `vars.i % 2` or a list
@@ -206,4 +260,46 @@ func (c *Checkpoint) UnmarshalJSON(b []byte) error {
 		normErr(s.Error)
 	}
 	return nil
+}
+
+// UnmarshalJSON reads a run state (the `state` query's answer) with the
+// DSL's number semantics: integers stay int64, doubles float64.
+func (s *RunState) UnmarshalJSON(b []byte) error {
+	type plain RunState
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var p plain
+	if err := d.Decode(&p); err != nil {
+		return err
+	}
+	*s = RunState(p)
+	dsl.Normalize(s.Vars)
+	s.Output = dsl.Normalize(s.Output)
+	if s.Error != nil {
+		s.Error.Details = dsl.Normalize(s.Error.Details)
+	}
+	for _, st := range s.Steps {
+		st.Input, st.Output = dsl.Normalize(st.Input), dsl.Normalize(st.Output)
+		if st.Error != nil {
+			st.Error.Details = dsl.Normalize(st.Error.Details)
+		}
+	}
+	return nil
+}
+
+// MarshalJSON writes a run state keeping doubles doubles (`3.0`).
+func (s RunState) MarshalJSON() ([]byte, error) {
+	type plain RunState
+	p := plain(s)
+	if s.Vars != nil {
+		p.Vars = dsl.KeepFloats(s.Vars).(map[string]any)
+	}
+	p.Output = dsl.KeepFloats(s.Output)
+	p.Steps = make([]*StepState, len(s.Steps))
+	for i, st := range s.Steps {
+		cp := *st
+		cp.Input, cp.Output = dsl.KeepFloats(st.Input), dsl.KeepFloats(st.Output)
+		p.Steps[i] = &cp
+	}
+	return json.Marshal(p)
 }

@@ -120,7 +120,7 @@ func (p *policy) check(host string, ip netip.Addr) error {
 		if p.allowPrivate {
 			return nil
 		}
-		return &deniedError{host: host, ip: ip, reason: "it is " + class + " (private ranges are denied in server mode)"}
+		return &deniedError{host: host, ip: ip, reason: "it is " + class + " (private ranges are denied unless the outbound policy allows them)"}
 	default:
 		return &deniedError{host: host, ip: ip, reason: "it is " + class}
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +77,7 @@ func lightweight(_ context.Context, args map[string]any) (any, error) {
 	return map[string]any{"hash": hex.EncodeToString(sum[:8])}, nil
 }
 
-func compile(b *testing.B, src string) *dsl.Plan {
+func compile(b testing.TB, src string) *dsl.Plan {
 	p, diags := dsl.Compile("bench.yaml", []byte(src), dsl.Options{Registry: reg})
 	if len(diags) > 0 {
 		b.Fatal(diags)
@@ -109,9 +110,11 @@ output: ${ size(steps.each.output) }
 `, n, conc, activity)
 }
 
-// execute runs one workflow to completion and returns its history length.
-func execute(b *testing.B, id string, wf any, args ...any) int {
+// execute runs one workflow to completion and returns its wall time and
+// history length.
+func execute(b *testing.B, id string, wf any, args ...any) (time.Duration, int) {
 	ctx := context.Background()
+	start := time.Now()
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, wf, args...)
 	if err != nil {
 		b.Fatal(err)
@@ -120,8 +123,7 @@ func execute(b *testing.B, id string, wf any, args ...any) int {
 	if err := run.Get(ctx, &out); err != nil {
 		b.Fatal(err)
 	}
-	b.StopTimer()
-	defer b.StartTimer()
+	took := time.Since(start)
 	iter := tc.GetWorkflowHistory(ctx, id, run.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	n := 0
 	for iter.HasNext() {
@@ -130,7 +132,7 @@ func execute(b *testing.B, id string, wf any, args ...any) int {
 		}
 		n++
 	}
-	return n
+	return took, n
 }
 
 var seq int
@@ -140,21 +142,42 @@ func nextID(prefix string) string {
 	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), seq)
 }
 
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// benchPair runs the DSL workflow and its native twin alternately (the
+// order flips every round so drift hits both alike) and reports the median
+// wall time of each, their ratio, and both history lengths. ns/op is the
+// time of one DSL+native pair.
 func benchPair(b *testing.B, plan *dsl.Plan, native string, nativeArgs ...any) {
-	b.Run("dsl", func(b *testing.B) {
-		events := 0
-		for range b.N {
-			events = execute(b, nextID("dsl"), workflows.WorkflowName, workflows.RunInput{Plan: plan})
+	var dslTimes, nativeTimes []time.Duration
+	var dslEvents, nativeEvents int
+	for i := range b.N {
+		runDSL := func() {
+			d, n := execute(b, nextID("dsl"), workflows.WorkflowName, workflows.RunInput{Plan: plan})
+			dslTimes, dslEvents = append(dslTimes, d), n
 		}
-		b.ReportMetric(float64(events), "events/op")
-	})
-	b.Run("native", func(b *testing.B) {
-		events := 0
-		for range b.N {
-			events = execute(b, nextID("native"), native, nativeArgs...)
+		runNative := func() {
+			d, n := execute(b, nextID("native"), native, nativeArgs...)
+			nativeTimes, nativeEvents = append(nativeTimes, d), n
 		}
-		b.ReportMetric(float64(events), "events/op")
-	})
+		if i%2 == 0 {
+			runDSL()
+			runNative()
+		} else {
+			runNative()
+			runDSL()
+		}
+	}
+	md, mn := median(dslTimes), median(nativeTimes)
+	b.ReportMetric(float64(md.Microseconds())/1000, "dsl-ms")
+	b.ReportMetric(float64(mn.Microseconds())/1000, "native-ms")
+	b.ReportMetric(float64(md)/float64(mn), "dsl/native")
+	b.ReportMetric(float64(dslEvents), "dsl-events")
+	b.ReportMetric(float64(nativeEvents), "native-events")
 }
 
 // (a) 40 sequential no-op activities.

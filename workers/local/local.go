@@ -104,7 +104,11 @@ func Run(ctx context.Context, plan *dsl.Plan, opts Options) (*Result, error) {
 	if opts.Registry == nil {
 		opts.Registry = catalog.Registry()
 	}
+	// a local run reaches what the developer's machine reaches: its own services
+	// and private networks (a compose network, a VPN), but still not
+	// link-local (cloud metadata) addresses
 	opts.Catalog.HTTP.AllowLoopback = true
+	opts.Catalog.HTTP.AllowPrivate = true
 	in := workflows.RunInput{Plan: plan, Input: opts.Input, Meta: workflows.RunMeta{Revision: 1}, Options: opts.Interpreter}
 	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	if s, ok := ctx.Value(startKey{}).(time.Time); ok {

@@ -2,7 +2,13 @@ package dsl
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // call: invoke a registered action (an activity).
@@ -62,7 +68,18 @@ func compileCall(c *compiler, n *Node, st *Step, sc scope) {
 			if target == nil {
 				target = &Node{Kind: MapNode, Pos: an.Pos}
 			}
+			before := len(c.r.diags)
 			c.checkArgs(target, schema, a.Name, "")
+			// Fully literal arguments are also checked by the real validator,
+			// so nothing that would fail at run time (patterns, bounds,
+			// combinators) passes the compiler.
+			if len(c.r.diags) == before && (st.Call.With == nil || st.Call.With.Lit != nil) {
+				var args any = map[string]any{}
+				if with != nil {
+					args = with.Value()
+				}
+				c.validateLiteralArgs(target, a.Name, args)
+			}
 		}
 	}
 	if comp := n.Get("compensate"); comp != nil {
@@ -115,6 +132,7 @@ func (c *compiler) checkArgs(n *Node, schema map[string]any, action, path string
 			c.r.at(n.Pos, "%s of `%s` must be one of %s, not `%s`%s", name, action, quoteList(opts), scalarText(n), suggest(scalarText(n), opts))
 		}
 	}
+	c.checkBounds(n, schema, action, name)
 	switch n.Kind {
 	case MapNode:
 		props, _ := schema["properties"].(map[string]any)
@@ -246,4 +264,109 @@ func article(t string) string {
 		return "null"
 	}
 	return "a " + t
+}
+
+// validateLiteralArgs validates literal arguments with the action's input
+// schema and reports each failure at the argument it is about.
+func (c *compiler) validateLiteralArgs(n *Node, action string, args any) {
+	err := c.opts.Registry.ValidateInput(action, args)
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return
+	}
+	// group messages by argument; a combinator's own "failed" line is
+	// dropped when its branches say why
+	var order []string
+	msgs := map[string][]string{}
+	for _, u := range ve.BasicOutput().Errors {
+		if u.Error == nil {
+			continue
+		}
+		loc, msg := u.InstanceLocation, u.Error.String()
+		if _, ok := msgs[loc]; !ok {
+			order = append(order, loc)
+		}
+		if !contains(msgs[loc], msg) {
+			msgs[loc] = append(msgs[loc], msg)
+		}
+	}
+	for _, loc := range order {
+		var kept []string
+		for _, m := range msgs[loc] {
+			if strings.HasSuffix(m, "' failed") && len(msgs[loc]) > 1 {
+				continue
+			}
+			kept = append(kept, m)
+		}
+		at, path := nodeAt(n, loc)
+		what := "the arguments"
+		if path != "" {
+			what = "argument `" + path + "`"
+		}
+		c.r.at(at.Pos, "%s of `%s`: %s", what, action, strings.Join(kept, "; or "))
+	}
+}
+
+// nodeAt follows a JSON pointer from n as far as the tree goes.
+func nodeAt(n *Node, pointer string) (*Node, string) {
+	path := ""
+	if pointer == "" || pointer == "/" {
+		return n, path
+	}
+	for _, tok := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		var next *Node
+		switch n.Kind {
+		case MapNode:
+			next = n.Get(tok)
+			path = join(path, tok)
+		case ListNode:
+			if i, err := strconv.Atoi(tok); err == nil && i >= 0 && i < len(n.Items) {
+				next = n.Items[i]
+				path = fmt.Sprintf("%s[%d]", path, i)
+			}
+		}
+		if next == nil {
+			return n, path
+		}
+		n = next
+	}
+	return n, path
+}
+
+// checkBounds checks a literal scalar against pattern, length and numeric
+// bounds (expressions are left to run time).
+func (c *compiler) checkBounds(n *Node, schema map[string]any, action, name string) {
+	num := func(k string) (float64, bool) {
+		f, ok := schema[k].(float64)
+		return f, ok
+	}
+	switch n.Kind {
+	case StringNode:
+		if hasExpr(n.Str) {
+			return
+		}
+		if p, ok := schema["pattern"].(string); ok {
+			if re, err := regexp.Compile(p); err == nil && !re.MatchString(n.Str) {
+				c.r.at(n.Pos, "%s of `%s` does not match the pattern `%s`: `%s`", name, action, p, n.Str)
+			}
+		}
+		if m, ok := num("minLength"); ok && float64(len([]rune(n.Str))) < m {
+			c.r.at(n.Pos, "%s of `%s` must be at least %v characters long", name, action, m)
+		}
+		if m, ok := num("maxLength"); ok && float64(len([]rune(n.Str))) > m {
+			c.r.at(n.Pos, "%s of `%s` must be at most %v characters long", name, action, m)
+		}
+	case IntNode, FloatNode:
+		v := n.Float
+		if n.Kind == IntNode {
+			v = float64(n.Int)
+		}
+		if m, ok := num("minimum"); ok && v < m {
+			c.r.at(n.Pos, "%s of `%s` must be at least %v", name, action, m)
+		}
+		if m, ok := num("maximum"); ok && v > m {
+			c.r.at(n.Pos, "%s of `%s` must be at most %v", name, action, m)
+		}
+	}
 }

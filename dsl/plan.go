@@ -109,7 +109,10 @@ type ParallelStep struct {
 }
 
 type ForeachStep struct {
-	In          string  `json:"in"`
+	// In is the CEL source of the list; Items is set instead when the list
+	// is written out in the file (its elements may hold expressions).
+	In          string  `json:"in,omitempty"`
+	Items       *Value  `json:"items,omitempty"`
 	As          string  `json:"as"`
 	Concurrency int     `json:"concurrency"`
 	Steps       []*Step `json:"steps"`

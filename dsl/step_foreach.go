@@ -35,7 +35,14 @@ func init() {
 			}
 			st.Foreach = &ForeachStep{As: "item", Concurrency: 1}
 			if in := c.required(v, "in", "foreach"); in != nil {
-				st.Foreach.In = c.typedExpr(in, sc, "foreach.in", "list")
+				switch in.Kind {
+				case ListNode:
+					st.Foreach.Items = c.value(in, sc)
+				case StringNode:
+					st.Foreach.In = c.typedExpr(in, sc, "foreach.in", "list")
+				default:
+					c.r.at(in.Pos, "`foreach.in` is a list, or an expression giving one, not %s", in.describe())
+				}
 			}
 			if as := v.Get("as"); as != nil {
 				name := c.str(as, "as")

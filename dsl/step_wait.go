@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,7 +56,16 @@ func compileWait(c *compiler, n *Node, st *Step, sc scope) {
 	case f != nil:
 		st.Wait.For = c.duration(f)
 	default:
-		st.Wait.Until = c.typedExpr(u, sc, "until", "timestamp")
+		if u.Kind == StringNode && !strings.Contains(u.Str, "${") {
+			// a literal instant
+			if _, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(u.Str)); err != nil {
+				c.r.at(u.Pos, "`until` is an RFC 3339 time like `2026-01-09T15:00:00Z`, or an expression `${ ... }` giving a timestamp")
+			} else {
+				st.Wait.Until = "timestamp(" + strconv.Quote(strings.TrimSpace(u.Str)) + ")"
+			}
+		} else {
+			st.Wait.Until = c.typedExpr(u, sc, "until", "timestamp")
+		}
 	}
 	if bh := v.Get("businessHours"); bh != nil {
 		if f == nil {

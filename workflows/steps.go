@@ -272,7 +272,13 @@ func (r *runner) foreach(ctx workflow.Context, sc *scope, st *dsl.Step) (any, er
 	if resumed {
 		items, start, acc = f.Items, f.Iter, f.Acc
 	} else {
-		v, err := dsl.EvalExpr(fe.In, r.act(ctx, sc))
+		var v any
+		var err error
+		if fe.Items != nil {
+			v, err = fe.Items.Eval(r.act(ctx, sc))
+		} else {
+			v, err = dsl.EvalExpr(fe.In, r.act(ctx, sc))
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -43,7 +43,9 @@ type runner struct {
 	origin     string
 	deadline   *time.Time
 
-	pumps      []pump
+	pumps []pump
+	// loopIDs lists the step ids of each foreach body ("" = outside any)
+	loopIDs    map[string][]string
 	cancelMain workflow.CancelFunc
 	exited     bool
 	timedOut   bool
@@ -150,8 +152,9 @@ func Run(ctx workflow.Context, in RunInput) (any, error) {
 	if r.vars == nil {
 		r.vars = map[string]any{}
 	}
+	r.loopIDs = idsByLoop(r.plan)
 	if r.steps == nil {
-		r.steps = map[string]any{}
+		r.steps = notRun(r.loopIDs[""])
 	}
 	if len(in.Input) > 0 {
 		v, err := dsl.DecodeJSON(in.Input)
@@ -647,4 +650,39 @@ func (r *runner) handOver(ctx workflow.Context, out any, err error) (any, error)
 	}
 	next := RunInput{Plan: r.plan, Input: r.in.Queue[0], Queue: r.in.Queue[1:], Meta: r.in.Meta, Options: r.opts}
 	return nil, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+}
+
+// notRun gives every id the result of a step that has not run (yet):
+// status skipped, no output. Expressions can refer to any step they can
+// see (an exitWhen output, a polling loop's condition) without failing.
+func notRun(ids []string) map[string]any {
+	m := make(map[string]any, len(ids))
+	for _, id := range ids {
+		m[id] = stepResult(StatusSkipped, nil, nil)
+	}
+	return m
+}
+
+// idsByLoop maps each foreach step's path to the ids in its body (not in
+// nested foreach bodies), and "" to the ids outside any foreach.
+func idsByLoop(p *dsl.Plan) map[string][]string {
+	out := map[string][]string{}
+	var walk func(block []*dsl.Step, loop string)
+	walk = func(block []*dsl.Step, loop string) {
+		for _, s := range block {
+			if s.ID != "" {
+				out[loop] = append(out[loop], s.ID)
+			}
+			inner := loop
+			if s.Foreach != nil {
+				inner = s.Path
+			}
+			for _, b := range s.Blocks() {
+				walk(b, inner)
+			}
+		}
+	}
+	walk(p.Steps, "")
+	walk(p.OnFailure, "")
+	return out
 }

@@ -294,7 +294,9 @@ func (r *runner) foreach(ctx workflow.Context, sc *scope, st *dsl.Step) (any, er
 	results := make([]any, len(items))
 	copy(results, acc)
 	iterScope := func(i int) *scope {
-		return sc.child(sc.iter+"#"+strconv.Itoa(i), true).set(fe.As, "dyn", items[i]).set("index", "int", int64(i))
+		isc := sc.child(sc.iter+"#"+strconv.Itoa(i), true).set(fe.As, "dyn", items[i]).set("index", "int", int64(i))
+		isc.steps = notRun(r.loopIDs[st.Path])
+		return isc
 	}
 	if fe.Concurrency <= 1 {
 		for i := start; i < len(items); i++ {

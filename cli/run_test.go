@@ -247,7 +247,7 @@ steps:
 		{[]string{"--input", "notjson"}, []string{"--input", "JSON"}},
 		{[]string{"--input", "@" + filepath.Join(dir, "missing.json")}, []string{"missing.json"}},
 		{[]string{"--mock", "nope"}, []string{"--mock", "ACTION=JSON"}},
-		{[]string{"--mock", "no.such.action={}"}, []string{"no.such.action", "unknown action"}},
+		{[]string{"--mock", "NoDots={}"}, []string{"NoDots", "unknown action"}},
 		{[]string{"--mock", "http.request=notjson"}, []string{"--mock", "not valid JSON"}},
 		{[]string{"--signal", "bad"}, []string{"--signal", "NAME=JSON@DURATION"}},
 		{[]string{"--signal", `s={"a":1}@soon`}, []string{"--signal", "soon"}},
@@ -1048,3 +1048,24 @@ func (s *server) paths() []string {
 
 // sub replaces {{URL}} in a workflow source with the server's URL.
 func sub(src string, s *server) string { return strings.ReplaceAll(src, "{{URL}}", s.URL) }
+
+// A connector this build does not have can be mocked: --mock declares it
+// (untyped) so the workflow compiles and runs; without the mock it is an
+// unknown action (exit 2).
+func TestRunMockDeclaresUnknownConnector(t *testing.T) {
+	t.Parallel()
+	f := flow(t, `switchboard: v1
+name: crm
+steps:
+  - id: lead
+    call: crm.createLead
+    with: {email: a@example.com}
+output: ${ steps.lead.output.id }
+`)
+	r := sb(t, "run", f, "--mock", `crm.createLead={"id": 7}`)
+	requireOutput(t, r, `7`)
+	require.Contains(t, r.stderr, "crm.createLead")
+	r = sb(t, "run", f)
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "unknown action `crm.createLead`")
+}

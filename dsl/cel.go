@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -55,8 +56,8 @@ var (
 	baseEnvOnce sync.Once
 	baseEnv     *cel.Env
 	baseEnvErr  error
-	envCache    sync.Map // envKey -> *cel.Env
-	progCache   sync.Map // envKey + "\x00" + src -> cel.Program
+	envCache    boundedCache // envKey -> *cel.Env
+	progCache   boundedCache // envKey + "\x00" + src -> cel.Program
 )
 
 // numeric overloads so that ints and doubles mix as users expect (1 + 0.5).
@@ -442,4 +443,28 @@ func (s sortedMap) ConvertToNative(t reflect.Type) (any, error) {
 		return s.m, nil
 	}
 	return s.Mapper.ConvertToNative(t)
+}
+
+// maxCached bounds each cache: a long-lived worker evaluating ever new
+// expressions (new revisions, generated workflows) must not grow forever.
+const maxCached = 20_000
+
+// boundedCache is a concurrent map that is emptied when it grows past
+// maxCached entries (the working set is rebuilt on demand; compiling one
+// expression takes microseconds).
+type boundedCache struct {
+	m sync.Map
+	n atomic.Int64
+}
+
+func (c *boundedCache) Load(k any) (any, bool) { return c.m.Load(k) }
+
+func (c *boundedCache) Store(k, v any) {
+	if _, loaded := c.m.Swap(k, v); loaded {
+		return
+	}
+	if c.n.Add(1) > maxCached {
+		c.m.Clear()
+		c.n.Store(0)
+	}
 }

@@ -168,7 +168,7 @@ func (noLoader) Load(url string) (any, error) {
 }
 
 // schemaCache holds compiled schemas by their source text.
-var schemaCache sync.Map
+var schemaCache boundedCache
 
 // CompileSchema compiles (and caches) a JSON Schema given as JSON text.
 func CompileSchema(doc json.RawMessage) (*jsonschema.Schema, error) {

@@ -38,3 +38,30 @@ steps:
 		"o.yaml:9:40: argument `qty` of `shop.order` must be at least 1",
 	})
 }
+
+// `return` has no meaning once the run has failed.
+func TestReturnNotAllowedInCleanupBlocks(t *testing.T) {
+	t.Parallel()
+	_, diags := compileSrc(t, "r.yaml", `switchboard: v1
+name: r
+steps:
+  - call: http.request
+    with: {url: "http://x"}
+    compensate:
+      - return: undone
+  - fail: {type: Boom}
+onFailure:
+  - return: recovered
+`)
+	requireDiags(t, diags, []string{
+		"r.yaml:7:9: `return` cannot be used in `compensate`",
+		"r.yaml:10:5: `return` cannot be used in `onFailure`",
+	})
+}
+
+// A UTF-8 byte order mark is not part of the document.
+func TestByteOrderMarkIgnored(t *testing.T) {
+	t.Parallel()
+	p := mustCompile(t, "bom.yaml", "\xef\xbb\xbfswitchboard: v1\nname: bom\nsteps:\n  - set: {a: 1}\n")
+	require.Equal(t, "bom", p.Name)
+}

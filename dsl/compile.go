@@ -101,6 +101,9 @@ type scope struct {
 	loops  []string          // enclosing foreach paths
 	// trigger is set for trigger expressions, which run before a run exists.
 	trigger bool
+	// cleanup names the block when compiling onFailure or compensate, where
+	// the run's outcome is already decided.
+	cleanup string
 }
 
 func (s scope) with(name, kind string) scope {
@@ -173,7 +176,9 @@ func (c *compiler) workflow(root *Node) *Plan {
 		p.ExitWhen = c.exitWhen(v, sc)
 	}
 	if v := root.Get("onFailure"); v != nil {
-		p.OnFailure = c.block(v, "onFailure", sc.with("error", localError))
+		fsc := sc.with("error", localError)
+		fsc.cleanup = "onFailure"
+		p.OnFailure = c.block(v, "onFailure", fsc)
 	}
 	if v := root.Get("timeout"); v != nil {
 		p.Timeout = c.duration(v)
@@ -447,6 +452,9 @@ func (c *compiler) step(n *Node, path string, sc scope) *Step {
 	}
 	if v := n.Get("timeout"); v != nil {
 		st.Timeout = c.duration(v)
+	}
+	if kind.Name == "return" && sc.cleanup != "" {
+		c.r.at(n.Pos, "`return` cannot be used in `%s`: the run's outcome is already decided there", sc.cleanup)
 	}
 	kind.Compile(c, n, st, sc)
 	return st

@@ -138,7 +138,8 @@ func Parse(file string, src []byte) (*Node, Diagnostics) {
 		r.at(Pos{1, 1}, "file is %d bytes; the limit is %d", len(src), maxSourceBytes)
 		return nil, r.diags
 	}
-	src = normalizeNewlines(src)
+	// editors on Windows may start a UTF-8 file with a byte order mark
+	src = bytes.TrimPrefix(normalizeNewlines(src), []byte("\xef\xbb\xbf"))
 	f, err := parseYAML(src)
 	var deep *tooDeepError
 	if errors.As(err, &deep) {

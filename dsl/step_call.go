@@ -83,7 +83,9 @@ func compileCall(c *compiler, n *Node, st *Step, sc scope) {
 		}
 	}
 	if comp := n.Get("compensate"); comp != nil {
-		st.Call.Compensate = c.block(comp, st.Path+".compensate", sc)
+		csc := sc
+		csc.cleanup = "compensate"
+		st.Call.Compensate = c.block(comp, st.Path+".compensate", csc)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -104,6 +105,9 @@ type scope struct {
 	// cleanup names the block when compiling onFailure or compensate, where
 	// the run's outcome is already decided.
 	cleanup string
+	// startOnly is set for expressions computed before a run starts from
+	// its input alone (the concurrency key).
+	startOnly bool
 }
 
 func (s scope) with(name, kind string) scope {
@@ -579,7 +583,24 @@ func (c *compiler) concurrency(n *Node, sc scope) *Concurrency {
 	if v := n.Get("key"); v == nil {
 		c.r.at(n.Pos, "`concurrency` needs a `key` expression, e.g. `${ input.customerId }`")
 	} else {
-		cc.Key = c.exprOnly(v, scope{locals: map[string]string{}}, "key")
+		ksc := scope{locals: map[string]string{}, startOnly: true}
+		if v.Kind == StringNode && hasExpr(v.Str) && !isWholeExpr(v.Str) {
+			// an interpolated key ("org-${ input.org }-${ input.id }") becomes
+			// one CEL concatenation
+			parts, _, _ := splitTemplate(v.Str)
+			var terms []string
+			for _, p := range parts {
+				if p.Expr == "" {
+					terms = append(terms, strconv.Quote(p.Text))
+					continue
+				}
+				c.queue(p.Expr, v, p.Off, ksc, "", "key")
+				terms = append(terms, "string("+p.Expr+")")
+			}
+			cc.Key = strings.Join(terms, " + ")
+		} else {
+			cc.Key = c.exprOnly(v, ksc, "key")
+		}
 	}
 	if v := n.Get("onConflict"); v != nil {
 		s := c.str(v, "onConflict")

@@ -360,6 +360,9 @@ func (c *compiler) checkRefs(a *celast.AST, e *exprCheck) {
 			if _, local := e.sc.locals[name]; !local && e.sc.trigger && contains(globalVars, name) {
 				c.r.at(locOf(x.ID()), "`%s` does not exist in a trigger: the run has not started; use %s", name, quoteList(keys(e.sc.locals)))
 			}
+			if e.sc.startOnly && name != "input" && contains(globalVars, name) {
+				c.r.at(locOf(x.ID()), "`%s` does not exist yet: the key is computed from `input` before the run starts", name)
+			}
 			return
 		default:
 			return

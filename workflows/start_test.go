@@ -14,7 +14,7 @@ import (
 func TestConcurrencyKeyFromInput(t *testing.T) {
 	t.Parallel()
 	for src, want := range map[string]string{
-		`${ input.customer }`:               "ada",
+		`'${ input.customer }'`:             "ada",
 		`'org-${ input.org }-${ input.n }'`: "org-acme-7",
 	} {
 		p := compile(t, "switchboard: v1\nname: keyed\nconcurrency: {key: "+src+"}\nsteps:\n  - set: {a: 1}\n")

@@ -30,3 +30,18 @@ output: ${ steps.ok.output }
 	}})
 	requireJSON(t, `{"approved": false, "decidedBy": "local", "comment": "no", "data": {"reason": "x"}}`, out)
 }
+
+// Under the local runner a decision needs no identity: for a task assigned
+// to users it is made as the first of them.
+func TestLocalDecisionForUserAssignedTask(t *testing.T) {
+	t.Parallel()
+	out, _ := succeed(t, `
+switchboard: v1
+name: users
+steps:
+  - id: ok
+    approval: {title: Ship?, assignees: {users: [alice, bob]}, timeout: 1d}
+output: ${ steps.ok.output.decidedBy }
+`, local.Options{Signals: []local.Signal{sig("ok", `{"approved": true}`, time.Hour)}})
+	requireJSON(t, `"alice"`, out)
+}

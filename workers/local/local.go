@@ -482,7 +482,14 @@ func deliver(env *testsuite.TestWorkflowEnvironment, plan *dsl.Plan, s Signal, h
 			d = map[string]any{}
 		}
 		if _, ok := d["by"]; !ok {
+			// the local runner decides with every right: as the first
+			// assignee when the task names users, else as "local"
 			d["by"] = "local"
+			plan.Walk(func(st *dsl.Step) {
+				if st.ID == s.Name && st.Approval != nil && len(st.Approval.Users) > 0 {
+					d["by"] = st.Approval.Users[0]
+				}
+			})
 		}
 		raw, _ := json.Marshal(d)
 		payload = json.RawMessage(raw)

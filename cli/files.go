@@ -67,9 +67,19 @@ func workflowName(path string) (string, bool) {
 	return "", false
 }
 
-// folderWorkflows maps workflow names to files among the DSL files of dir.
+// folderWorkflows maps workflow names to files among the DSL files of dir
+// (the first file, in name order, when a name is used twice).
 func folderWorkflows(dir string) map[string]string {
 	out := map[string]string{}
+	for name, files := range folderNames(dir) {
+		out[name] = files[0]
+	}
+	return out
+}
+
+// folderNames maps workflow names to all the files of dir that use them.
+func folderNames(dir string) map[string][]string {
+	out := map[string][]string{}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return out
@@ -80,12 +90,35 @@ func folderWorkflows(dir string) map[string]string {
 			continue
 		}
 		if name, ok := workflowName(p); ok {
-			if _, dup := out[name]; !dup {
-				out[name] = p
-			}
+			out[name] = append(out[name], p)
 		}
 	}
 	return out
+}
+
+// duplicateName reports a file whose workflow name another file of its
+// folder also uses: children are found by name, so names must be unique.
+func duplicateName(path string) dsl.Diagnostics {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	root, _ := dsl.Parse(path, src)
+	n := root.Get("name")
+	if n == nil || n.Kind != dsl.StringNode {
+		return nil
+	}
+	var others []string
+	for _, f := range folderNames(filepath.Dir(path))[n.Str] {
+		if f != path {
+			others = append(others, filepath.Base(f))
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	return dsl.Diagnostics{{File: path, Line: n.Pos.Line, Col: n.Pos.Col,
+		Message: fmt.Sprintf("workflow name `%s` is also used by %s in this folder; names must be unique", n.Str, strings.Join(others, ", "))}}
 }
 
 // readArg reads an argument given inline or as @file.

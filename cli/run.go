@@ -208,6 +208,7 @@ func compileWithSiblings(path string, reg *dsl.Registry) (*dsl.Plan, map[string]
 	siblings := folderWorkflows(filepath.Dir(path))
 	known := func(name string) bool { _, ok := siblings[name]; return ok }
 	plan, diags := dsl.Compile(path, src, dsl.Options{Registry: reg, Workflows: known})
+	diags = append(duplicateName(path), diags...)
 	if len(diags) > 0 {
 		return nil, nil, diags, nil
 	}
@@ -225,6 +226,7 @@ func compileWithSiblings(path string, reg *dsl.Registry) (*dsl.Plan, map[string]
 			return nil, nil, nil, err
 		}
 		cp, cd := dsl.Compile(file, csrc, dsl.Options{Registry: reg, Workflows: known})
+		cd = append(duplicateName(file), cd...)
 		if len(cd) > 0 {
 			return nil, nil, cd, nil
 		}

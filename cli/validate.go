@@ -66,5 +66,5 @@ func validateFile(path string, reg *dsl.Registry) dsl.Diagnostics {
 		_, ok := siblings[name]
 		return ok
 	}})
-	return diags
+	return append(duplicateName(path), diags...)
 }

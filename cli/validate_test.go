@@ -140,3 +140,18 @@ func TestValidateUsageErrors(t *testing.T) {
 	requireUsage(t, sb(t, "validate", filepath.Join(dir, "missing.yaml")), "missing.yaml")
 	requireUsage(t, sb(t, "validate"), "arg")
 }
+
+// Two files of a folder may not share a workflow name: children resolve by name.
+func TestValidateDuplicateNamesInAFolder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := "switchboard: v1\nname: same\nsteps:\n  - set: {a: 1}\n"
+	a := writeFile(t, dir, "a.yaml", src)
+	writeFile(t, dir, "b.yaml", src)
+	r := sb(t, "validate", dir)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stdout, "a.yaml:2:7: workflow name `same` is also used by b.yaml")
+	require.Contains(t, r.stdout, "b.yaml:2:7: workflow name `same` is also used by a.yaml")
+	r = sb(t, "run", a)
+	require.Equal(t, 2, r.code)
+}

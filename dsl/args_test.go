@@ -65,3 +65,25 @@ func TestByteOrderMarkIgnored(t *testing.T) {
 	p := mustCompile(t, "bom.yaml", "\xef\xbb\xbfswitchboard: v1\nname: bom\nsteps:\n  - set: {a: 1}\n")
 	require.Equal(t, "bom", p.Name)
 }
+
+// Cron fields are checked value by value.
+func TestCronRanges(t *testing.T) {
+	t.Parallel()
+	for expr, want := range map[string]string{
+		"0 9 * * MON-FRI":   "",
+		"*/15 8-18 * 1,6 *": "",
+		"@daily":            "",
+		"61 9 * * *":        "61 is out of range 0-59",
+		"0 9 * * MON-FRX":   "unknown name `FRX`",
+		"0 9 32 * *":        "32 is out of range 1-31",
+		"0 18-8 * * *":      "runs backwards",
+		"0 9 * * */0":       "bad step",
+	} {
+		got := checkCron(expr)
+		if want == "" {
+			require.Empty(t, got, expr)
+		} else {
+			require.Contains(t, got, want, expr)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package dsl
 
 import (
+	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -202,6 +204,71 @@ func checkCron(expr string) string {
 	for i, f := range fields {
 		if !cronField.MatchString(f) {
 			return "bad " + names[i] + " field `" + f + "`"
+		}
+		if msg := checkCronRanges(f, cronBounds[i]); msg != "" {
+			return names[i] + " field `" + f + "`: " + msg
+		}
+	}
+	return ""
+}
+
+// cronBound is the range of one cron field and the names it accepts.
+type cronBound struct {
+	lo, hi int
+	names  []string // names[i] stands for lo+i
+}
+
+var cronBounds = []cronBound{
+	{0, 59, nil},
+	{0, 23, nil},
+	{1, 31, nil},
+	{1, 12, []string{"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}},
+	{0, 7, []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}},
+}
+
+// checkCronRanges checks every value of a field (lists, ranges, steps).
+func checkCronRanges(field string, b cronBound) string {
+	value := func(v string) (int, string) {
+		for i, n := range b.names {
+			if strings.EqualFold(v, n) {
+				return b.lo + i, ""
+			}
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			if len(b.names) > 0 {
+				return 0, "unknown name `" + v + "`; use " + strings.Join(b.names, ", ")
+			}
+			return 0, "`" + v + "` is not a number"
+		}
+		if n < b.lo || n > b.hi {
+			return 0, fmt.Sprintf("%d is out of range %d-%d", n, b.lo, b.hi)
+		}
+		return n, ""
+	}
+	for _, part := range strings.Split(field, ",") {
+		part, step, hasStep := strings.Cut(part, "/")
+		if hasStep {
+			if n, err := strconv.Atoi(step); err != nil || n < 1 {
+				return "bad step `/" + step + "`"
+			}
+		}
+		if part == "*" {
+			continue
+		}
+		from, to, isRange := strings.Cut(part, "-")
+		a, msg := value(from)
+		if msg != "" {
+			return msg
+		}
+		if isRange {
+			z, msg := value(to)
+			if msg != "" {
+				return msg
+			}
+			if z < a {
+				return "range `" + part + "` runs backwards"
+			}
 		}
 	}
 	return ""

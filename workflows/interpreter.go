@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	_ "time/tzdata" // time zones are part of the binary: business hours must not depend on the host
+	_ "time/tzdata" // a fallback tz database, for hosts that have none (business hours need it)
 
 	"go.temporal.io/sdk/workflow"
 

@@ -87,3 +87,25 @@ func TestCronRanges(t *testing.T) {
 		}
 	}
 }
+
+// Every problem in one pass: a step with a bad kind still claims its id
+// (duplicates are found, references to it do not cascade), and a type
+// error does not hide a bad reference in the same expression.
+func TestOnePassAcrossBadSteps(t *testing.T) {
+	t.Parallel()
+	_, diags := compileSrc(t, "p.yaml", `switchboard: v1
+name: p
+steps:
+  - id: a
+    sleepy: 3d
+  - id: a
+    set: {x: '${ steps.a.status }'}
+  - set: {y: '${ vars.nope + "a" + 1 }'}
+`)
+	requireDiags(t, diags, []string{
+		"p.yaml:5:5: unknown step kind `sleepy`; did you mean `wait`?",
+		"p.yaml:6:9: duplicate step id `a`",
+		"p.yaml:8:18: variable `nope` is never set",
+		"p.yaml:8:34: no matching overload",
+	})
+}

@@ -415,14 +415,17 @@ func (c *compiler) step(n *Node, path string, sc scope) *Step {
 		for _, k := range n.Keys {
 			if !contains(commonKeys, k.Str) && !isOptionKey(k.Str) {
 				c.r.at(k.Pos, "unknown step kind `%s`%s", k.Str, suggestKind(k.Str))
+				c.stepID(n, sc, "") // still claims its id: no cascade of errors, duplicates found
 				return nil
 			}
 		}
 		c.r.at(n.Pos, "step has no kind; give it one of %s", quoteList(kindNames()))
+		c.stepID(n, sc, "")
 		return nil
 	}
 	if len(kinds) > 1 {
 		c.r.at(kinds[1].Pos, "step has several kinds (`%s` and `%s`); a step has exactly one", kinds[0].Str, kinds[1].Str)
+		c.stepID(n, sc, "")
 		return nil
 	}
 	kind := stepKinds[kinds[0].Str]
@@ -432,18 +435,7 @@ func (c *compiler) step(n *Node, path string, sc scope) *Step {
 		allowed = append(allowed, "wait")
 	}
 	c.unknownKeys(n, allowed, fmt.Sprintf("in a `%s` step", kind.Name))
-	if v := n.Get("id"); v != nil {
-		if v.Kind != StringNode || !stepID.MatchString(v.Str) {
-			c.r.at(v.Pos, "bad step id `%s`: start with a letter, then letters, digits or `_`", scalarText(v))
-		} else if prev, dup := c.ids[v.Str]; dup {
-			c.r.at(v.Pos, "duplicate step id `%s` (first at line %d)", v.Str, prev.pos.Line)
-		} else if reservedNames[v.Str] {
-			c.r.at(v.Pos, "step id `%s` is a reserved name", v.Str)
-		} else {
-			st.ID = v.Str
-			c.ids[v.Str] = &idInfo{pos: v.Pos, loops: sc.loops, kind: kind.Name}
-		}
-	}
+	st.ID = c.stepID(n, sc, kind.Name)
 	st.Name = c.str(n.Get("name"), "name")
 	if v := n.Get("if"); v != nil {
 		st.If = c.cond(v, sc, "if")
@@ -462,6 +454,26 @@ func (c *compiler) step(n *Node, path string, sc scope) *Step {
 	}
 	kind.Compile(c, n, st, sc)
 	return st
+}
+
+// stepID checks and registers a step's `id`, returning it ("" if none or bad).
+func (c *compiler) stepID(n *Node, sc scope, kind string) string {
+	v := n.Get("id")
+	if v == nil {
+		return ""
+	}
+	switch prev, dup := c.ids[v.Str]; {
+	case v.Kind != StringNode || !stepID.MatchString(v.Str):
+		c.r.at(v.Pos, "bad step id `%s`: start with a letter, then letters, digits or `_`", scalarText(v))
+	case dup:
+		c.r.at(v.Pos, "duplicate step id `%s` (first at line %d)", v.Str, prev.pos.Line)
+	case reservedNames[v.Str]:
+		c.r.at(v.Pos, "step id `%s` is a reserved name", v.Str)
+	default:
+		c.ids[v.Str] = &idInfo{pos: v.Pos, loops: sc.loops, kind: kind}
+		return v.Str
+	}
+	return ""
 }
 
 func isOptionKey(k string) bool {

@@ -211,6 +211,11 @@ func (c *compiler) checkExpr(e *exprCheck) {
 			}
 			c.r.at(e.posAt(off), "%s", msg)
 		}
+		// A type error does not hide a bad reference in the same
+		// expression: check references on the parsed (untyped) form.
+		if parsed, piss := env.Parse(e.src); (piss == nil || piss.Err() == nil) && parsed != nil {
+			c.checkRefs(parsed.NativeRep(), e)
+		}
 		return
 	}
 	if a == nil {

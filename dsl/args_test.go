@@ -109,3 +109,23 @@ steps:
 		"p.yaml:8:34: no matching overload",
 	})
 }
+
+// Initial values are computed in order from input and earlier variables.
+func TestVarsInitialValuesInOrder(t *testing.T) {
+	t.Parallel()
+	_, diags := compileSrc(t, "v.yaml", `switchboard: v1
+name: v
+vars:
+  a: '${ vars.b + 1 }'
+  b: 1
+  c: '${ vars.b + input.n }'
+  d: '${ steps.s.output }'
+steps:
+  - id: s
+    set: {x: 1}
+`)
+	requireDiags(t, diags, []string{
+		"v.yaml:4:10: `vars.b` is not set yet here",
+		"v.yaml:7:10: no step has run when initial values are computed",
+	})
+}

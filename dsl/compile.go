@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strconv"
@@ -108,6 +109,9 @@ type scope struct {
 	// startOnly is set for expressions computed before a run starts from
 	// its input alone (the concurrency key).
 	startOnly bool
+	// varsSoFar, when set, is the variables defined above an initial
+	// value in `vars:` (the only ones it can use).
+	varsSoFar map[string]bool
 }
 
 func (s scope) with(name, kind string) scope {
@@ -155,13 +159,18 @@ func (c *compiler) workflow(root *Node) *Plan {
 		if v.Kind != MapNode {
 			c.r.at(v.Pos, "`vars` is a map of variable names to initial values, not %s", v.describe())
 		} else {
+			defined := map[string]bool{}
 			for i, k := range v.Keys {
 				if !varName.MatchString(k.Str) {
 					c.r.at(k.Pos, "bad variable name `%s`: use letters, digits and `_`", k.Str)
 					continue
 				}
 				c.setVar(k.Str, k.Pos)
-				p.Vars = append(p.Vars, Assign{Name: k.Str, Value: c.value(v.Vals[i], sc)})
+				// initial values see the input and the variables above them
+				vsc := sc
+				vsc.varsSoFar = maps.Clone(defined)
+				p.Vars = append(p.Vars, Assign{Name: k.Str, Value: c.value(v.Vals[i], vsc)})
+				defined[k.Str] = true
 			}
 		}
 	}

@@ -380,6 +380,10 @@ func (c *compiler) checkRefs(a *celast.AST, e *exprCheck) {
 		}
 		switch root {
 		case "steps":
+			if e.sc.varsSoFar != nil {
+				c.r.at(locOf(id), "no step has run when initial values are computed; set the variable with a `set` step after `%s`", field)
+				return
+			}
 			info, ok := c.ids[field]
 			if !ok {
 				c.r.at(locOf(id), "unknown step `%s` in `steps.%s`%s", field, field, suggest(field, keys(c.ids)))
@@ -389,6 +393,10 @@ func (c *compiler) checkRefs(a *celast.AST, e *exprCheck) {
 				c.r.at(locOf(id), "step `%s` runs inside a `foreach` and is not visible here; use the foreach step's output (a list of its iterations' outputs)", field)
 			}
 		case "vars":
+			if e.sc.varsSoFar != nil && !e.sc.varsSoFar[field] {
+				c.r.at(locOf(id), "`vars.%s` is not set yet here: initial values are computed in order, from `input` and the variables above", field)
+				return
+			}
 			if _, ok := c.vars[field]; !ok {
 				c.r.at(locOf(id), "variable `%s` is never set; set it in `vars:` or with a `set` step%s", field, suggest(field, keys(c.vars)))
 			}

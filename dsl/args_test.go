@@ -129,3 +129,29 @@ steps:
 		"v.yaml:7:10: no step has run when initial values are computed",
 	})
 }
+
+// References into a call's output are checked against the action's output
+// schema where it is closed; open parts (a response body) are not.
+func TestTypedOutputReferences(t *testing.T) {
+	t.Parallel()
+	reg := &Registry{}
+	require.NoError(t, reg.Register(Action{Name: "crm.lookup",
+		Output: json.RawMessage(`{"type": "object", "additionalProperties": false, "properties": {
+		  "lead": {"type": "object", "additionalProperties": false, "properties": {"email": {}, "score": {}}},
+		  "raw": {}}}`)}))
+	_, diags := Compile("t.yaml", []byte(`switchboard: v1
+name: t
+steps:
+  - id: look
+    call: crm.lookup
+  - set:
+      a: '${ steps.look.output.lead.scor }'
+      b: '${ steps.look.output.raw.any.thing }'
+      c: '${ steps.look.output.led }'
+      d: '${ steps.look.output.lead.email }'
+`), Options{Registry: reg})
+	requireDiags(t, diags, []string{
+		"t.yaml:7:37: `crm.lookup` output has no field `scor`; it has `email`, `score`; did you mean `score`?",
+		"t.yaml:9:32: `crm.lookup` output has no field `led`",
+	})
+}

@@ -58,9 +58,10 @@ func Compile(file string, src []byte, opts Options) (*Plan, Diagnostics) {
 }
 
 type idInfo struct {
-	pos   Pos
-	loops []string // paths of enclosing foreach steps
-	kind  string
+	pos    Pos
+	loops  []string // paths of enclosing foreach steps
+	kind   string
+	action string // for call steps: the action, whose output schema types steps.<id>.output
 }
 
 type compiler struct {
@@ -73,6 +74,8 @@ type compiler struct {
 	signals   map[string]Pos
 	approvals map[string]Pos
 	plan      *Plan
+	// outputs caches action output schemas (typed steps.<id>.output refs)
+	outputs map[string]map[string]any
 	// triggerPos remembers where each webhook trigger is, for late checks.
 	triggerPos map[*WebhookTrigger]Pos
 	// src is the source, to map expression offsets to positions, and

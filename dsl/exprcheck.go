@@ -1,8 +1,10 @@
 package dsl
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -335,6 +337,7 @@ func (c *compiler) checkRefs(a *celast.AST, e *exprCheck) {
 			s := x.AsSelect()
 			if s.Operand().Kind() == celast.SelectKind {
 				c.checkResultField(s, e, locOf)
+				c.checkOutputField(x, e, locOf)
 				return
 			}
 			if s.Operand().Kind() != celast.IdentKind {
@@ -453,4 +456,65 @@ func (c *compiler) checkResultField(s celast.SelectExpr, e *exprCheck, locOf fun
 		c.r.at(locOf(s.Operand().ID()), "unknown field `steps.%s.%s`; a step result has %s%s",
 			inner.FieldName(), s.FieldName(), quoteList(resultFields), suggest(s.FieldName(), resultFields))
 	}
+}
+
+// checkOutputField checks steps.<id>.output.<path> against the output
+// schema of the call's action, as far as the schema is closed (an object
+// with `additionalProperties: false`).
+func (c *compiler) checkOutputField(x celast.Expr, e *exprCheck, locOf func(int64) Pos) {
+	// unwind the select chain: fields from the outermost inwards
+	var fields []string
+	cur := x
+	for cur.Kind() == celast.SelectKind {
+		fields = append(fields, cur.AsSelect().FieldName())
+		cur = cur.AsSelect().Operand()
+	}
+	if cur.Kind() != celast.IdentKind || cur.AsIdent() != "steps" || len(fields) < 3 {
+		return
+	}
+	if _, local := e.sc.locals["steps"]; local {
+		return
+	}
+	slices.Reverse(fields) // id, "output", f1, f2, ...
+	if fields[1] != "output" {
+		return
+	}
+	info := c.ids[fields[0]]
+	if info == nil || info.action == "" {
+		return
+	}
+	schema := c.outputSchema(info.action)
+	path := fields[2:]
+	for i, f := range path {
+		props, _ := schema["properties"].(map[string]any)
+		if schema["additionalProperties"] != false || props == nil {
+			return // open: anything may be there
+		}
+		next, ok := props[f].(map[string]any)
+		if !ok {
+			if i == len(path)-1 { // report once, at the select that names it
+				at := locOf(x.ID()) // the `.` before the field
+				at.Col++
+				c.r.at(at, "`%s` output has no field `%s`; it has %s%s", info.action, f, quoteList(keys(props)), suggest(f, keys(props)))
+			}
+			return
+		}
+		schema = next
+	}
+}
+
+// outputSchema returns an action's output schema as a map (cached per file).
+func (c *compiler) outputSchema(action string) map[string]any {
+	if s, ok := c.outputs[action]; ok {
+		return s
+	}
+	var s map[string]any
+	if a, ok := c.opts.Registry.Lookup(action); ok {
+		_ = json.Unmarshal(a.Output, &s)
+	}
+	if c.outputs == nil {
+		c.outputs = map[string]map[string]any{}
+	}
+	c.outputs[action] = s
+	return s
 }

@@ -51,6 +51,9 @@ func compileCall(c *compiler, n *Node, st *Step, sc scope) {
 		c.r.at(an.Pos, "unknown action `%s`%s", an.Str, suggestAction(an.Str, c.opts.Registry.Names()))
 	} else {
 		st.Call.Activity = a.ActivityName()
+		if info := c.ids[st.ID]; info != nil && st.ID != "" {
+			info.action = a.Name
+		}
 		st.Call.Timeout = Duration(a.AttemptTimeout())
 	}
 	with := n.Get("with")

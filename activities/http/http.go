@@ -106,6 +106,7 @@ const inputSchema = `{
 const outputSchema = `{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "type": "object",
+  "additionalProperties": false,
   "required": ["status", "headers", "body"],
   "properties": {
     "status": {"type": "integer", "description": "HTTP status code (2xx)."},

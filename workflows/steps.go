@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -515,11 +516,13 @@ func (r *runner) child(ctx workflow.Context, sc *scope, st *dsl.Step, state *Ste
 	}
 	info := workflow.GetInfo(ctx)
 	opts := workflow.ChildWorkflowOptions{
-		WorkflowID: fmt.Sprintf("%s/%s", info.WorkflowExecution.ID, state.Key),
+		// unique per run even when the parent's workflow id is reused (a
+		// concurrency key's next run) while an abandoned child still runs
+		WorkflowID: fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, shortID(r.origin), state.Key),
 		TaskQueue:  info.TaskQueueName,
 	}
 	if !c.Wait {
-		opts.ParentClosePolicy = 2 // ABANDON: the child outlives this run
+		opts.ParentClosePolicy = enums.PARENT_CLOSE_POLICY_ABANDON // the child outlives this run
 	}
 	cctx := workflow.WithChildOptions(ctx, opts)
 	fut := workflow.ExecuteChildWorkflow(cctx, WorkflowName, RunInput{Plan: res.Plan, Input: raw, Meta: RunMeta{Revision: res.Revision}, Options: r.opts})
@@ -639,4 +642,13 @@ func typeOf(v any) string {
 		return "a map"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// shortID is the first 8 characters of a run id (enough to tell runs of
+// one workflow id apart).
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }

@@ -13,5 +13,9 @@
 //
 // Replay tests in this package run committed histories (testdata/) through
 // worker.NewWorkflowReplayer so no change to the interpreter can silently
-// break runs in flight.
+// break runs in flight. When a change makes the interpreter issue different
+// commands for the same plan (the replay test fails), it must be guarded
+// with workflow.GetVersion so that old runs keep the old behaviour; then
+// record a new history next to the old ones (make histories writes all of
+// them: keep the old files that still replay).
 package workflows

@@ -55,6 +55,19 @@ var replayCases = []replayCase{
 		return c.SignalWorkflow(ctx, id, "", "payment.succeeded", map[string]any{"amount": 7})
 	}},
 	{file: "approval", input: `{"discount": 15}`, output: `{"approved": true, "reason": "loyal"}`, act: func(ctx context.Context, c client.Client, id string) error {
+		// wait for the task to open (the first workflow task may take a while on a busy machine)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryTasks)
+			var tasks []workflows.Task
+			if err == nil && v.Get(&tasks) == nil && len(tasks) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the approval task never opened (last error: %v)", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		// a bad decision is rejected by the validator and leaves no trace in history
 		bad, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.UpdateDecide,
 			WaitForStage: client.WorkflowUpdateStageCompleted,

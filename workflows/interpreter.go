@@ -340,6 +340,22 @@ func (r *runner) act(ctx workflow.Context, sc *scope) dsl.Activation {
 	return a
 }
 
+// mergedSteps is the step results a scope sees: its own over its parents'.
+func mergedSteps(sc *scope) map[string]any {
+	merged := map[string]any{}
+	var chain []*scope
+	for c := sc; c != nil; c = c.parent {
+		chain = append(chain, c)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		//workflowcheck:ignore (copies map entries into a map: order cannot matter)
+		for k, v := range chain[i].steps {
+			merged[k] = v
+		}
+	}
+	return merged
+}
+
 // view is the activation without the clock.
 func (r *runner) view(sc *scope) dsl.Activation {
 	vals := map[string]any{"input": r.input, "vars": r.vars, "run": r.run}
@@ -367,18 +383,9 @@ func (r *runner) view(sc *scope) dsl.Activation {
 		}
 		vals["steps"] = root.steps
 	} else {
-		merged := map[string]any{}
-		var chain []*scope
-		for c := sc; c != nil; c = c.parent {
-			chain = append(chain, c)
-		}
-		for i := len(chain) - 1; i >= 0; i-- {
-			//workflowcheck:ignore (copies map entries into a map: order cannot matter)
-			for k, v := range chain[i].steps {
-				merged[k] = v
-			}
-		}
-		vals["steps"] = merged
+		// merged only if the expression refers to `steps` (CEL resolves
+		// func() values lazily): most expressions in a loop body do not
+		vals["steps"] = func() any { return mergedSteps(sc) }
 	}
 	return dsl.Activation{Values: vals, Locals: kinds}
 }

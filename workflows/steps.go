@@ -127,13 +127,7 @@ func (r *runner) call(ctx workflow.Context, sc *scope, st *dsl.Step, state *Step
 // own (just-produced) result.
 func (r *runner) compEntryFor(sc *scope, st *dsl.Step, out any) compEntry {
 	act := r.view(sc)
-	steps := map[string]any{}
-	if m, ok := act.Values["steps"].(map[string]any); ok {
-		//workflowcheck:ignore (copies map entries into a map: order cannot matter)
-		for k, v := range m {
-			steps[k] = v
-		}
-	}
+	steps := mergedSteps(sc)
 	if st.ID != "" {
 		steps[st.ID] = stepResult(StatusSucceeded, out, nil)
 	}
@@ -524,6 +518,7 @@ func (r *runner) child(ctx workflow.Context, sc *scope, st *dsl.Step, state *Ste
 	if !c.Wait {
 		opts.ParentClosePolicy = enums.PARENT_CLOSE_POLICY_ABANDON // the child outlives this run
 	}
+	state.ChildWorkflowID = opts.WorkflowID
 	cctx := workflow.WithChildOptions(ctx, opts)
 	fut := workflow.ExecuteChildWorkflow(cctx, WorkflowName, RunInput{Plan: res.Plan, Input: raw, Meta: RunMeta{Revision: res.Revision}, Options: r.opts})
 	var ex workflow.Execution

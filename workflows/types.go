@@ -92,18 +92,20 @@ const (
 type StepState struct {
 	// Key identifies this execution: the step path, plus the iteration
 	// indices of enclosing loops (`steps[1].foreach.steps[0]#3`).
-	Key       string     `json:"key"`
-	Path      string     `json:"path"`
-	ID        string     `json:"id,omitempty"`
-	Name      string     `json:"name,omitempty"`
-	Kind      string     `json:"kind"`
-	Status    string     `json:"status"`
-	Attempts  int        `json:"attempts,omitempty"`
-	Input     any        `json:"input,omitempty"`
-	Output    any        `json:"output,omitempty"`
-	Error     *StepError `json:"error,omitempty"`
-	StartedAt time.Time  `json:"startedAt"`
-	EndedAt   *time.Time `json:"endedAt,omitempty"`
+	Key      string     `json:"key"`
+	Path     string     `json:"path"`
+	ID       string     `json:"id,omitempty"`
+	Name     string     `json:"name,omitempty"`
+	Kind     string     `json:"kind"`
+	Status   string     `json:"status"`
+	Attempts int        `json:"attempts,omitempty"`
+	Input    any        `json:"input,omitempty"`
+	Output   any        `json:"output,omitempty"`
+	Error    *StepError `json:"error,omitempty"`
+	// ChildWorkflowID is the workflow id of a `workflow` step's child run.
+	ChildWorkflowID string     `json:"childWorkflowId,omitempty"`
+	StartedAt       time.Time  `json:"startedAt"`
+	EndedAt         *time.Time `json:"endedAt,omitempty"`
 }
 
 // RunState is the live state returned by the `state` query.

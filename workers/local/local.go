@@ -310,7 +310,7 @@ func stuckFailure(env *testsuite.TestWorkflowEnvironment, st *workflows.RunState
 			case s.Status == workflows.StatusWaiting && s.Kind == "approval":
 				waits = append(waits, fmt.Sprintf("%sstep %s waits for an approval decision", prefix, label))
 			case s.Status == workflows.StatusRunning && s.Kind == "workflow" && depth < 50:
-				id := wfID + "/" + s.Key
+				id := s.ChildWorkflowID
 				cst := queryState(env, id)
 				if cst == nil {
 					continue

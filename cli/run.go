@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,7 +76,10 @@ Calls that are not mocked run for real.`,
 				}
 				return &ExitError{Code: 2}
 			}
-			opts := local.Options{Registry: reg, Children: children, Mocks: mocked}
+			opts := local.Options{Registry: reg, Children: children, Mocks: mocked,
+				// the run's own warnings worth a developer's eye (a decision
+				// sent with --signal that the task rejected) go to stderr
+				Logger: slog.New(runWarnings{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})}
 			if input != "" {
 				b, err := readArg(input)
 				if err != nil {
@@ -263,3 +268,19 @@ func printTrace(w io.Writer, st *workflows.RunState) {
 		fmt.Fprintln(w, line)
 	}
 }
+
+// runWarnings passes on only the interpreter's warnings about rejected
+// approval decisions, not the SDK's chatter.
+type runWarnings struct{ slog.Handler }
+
+func (h runWarnings) Handle(ctx context.Context, r slog.Record) error {
+	if !strings.HasPrefix(r.Message, "approval signal rejected") {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h runWarnings) WithAttrs(as []slog.Attr) slog.Handler {
+	return runWarnings{h.Handler.WithAttrs(as)}
+}
+func (h runWarnings) WithGroup(g string) slog.Handler { return runWarnings{h.Handler.WithGroup(g)} }

@@ -155,3 +155,16 @@ steps:
 		"t.yaml:9:32: `crm.lookup` output has no field `led`",
 	})
 }
+
+// Fields after steps.<id>.error are an error's fields.
+func TestStepErrorFields(t *testing.T) {
+	t.Parallel()
+	_, diags := compileSrc(t, "e.yaml", `switchboard: v1
+name: e
+steps:
+  - id: a
+    set: {x: 1}
+  - set: {z: '${ steps.a.error.typ }', ok: '${ steps.a.error.type }'}
+`)
+	requireDiags(t, diags, []string{"e.yaml:6:32: unknown field `steps.a.error.typ`; an error has"})
+}

@@ -476,6 +476,12 @@ func (c *compiler) checkOutputField(x celast.Expr, e *exprCheck, locOf func(int6
 		return
 	}
 	slices.Reverse(fields) // id, "output", f1, f2, ...
+	if fields[1] == "error" && len(fields) == 3 && c.ids[fields[0]] != nil && !contains(errorFields, fields[2]) {
+		at := locOf(x.ID())
+		at.Col++
+		c.r.at(at, "unknown field `steps.%s.error.%s`; an error has %s%s", fields[0], fields[2], quoteList(errorFields), suggest(fields[2], errorFields))
+		return
+	}
 	if fields[1] != "output" {
 		return
 	}

@@ -45,3 +45,20 @@ output: ${ steps.ok.output.decidedBy }
 `, local.Options{Signals: []local.Signal{sig("ok", `{"approved": true}`, time.Hour)}})
 	requireJSON(t, `"alice"`, out)
 }
+
+// A rejection needs no form data.
+func TestRejectionNeedsNoFormData(t *testing.T) {
+	t.Parallel()
+	out, _ := succeed(t, `
+switchboard: v1
+name: reject
+steps:
+  - id: ok
+    approval:
+      title: Ship?
+      form: {type: object, required: [reason], properties: {reason: {type: string}}}
+      timeout: 1d
+output: ${ steps.ok.output.approved }
+`, local.Options{Signals: []local.Signal{sig("ok", `false`, time.Hour)}})
+	requireJSON(t, `false`, out)
+}

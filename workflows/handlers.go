@@ -100,7 +100,8 @@ func (r *runner) checkDecision(d Decision) (*taskState, error) {
 	if t.Role != "" && !roleAllows(d.Roles, t.Role) {
 		return nil, fmt.Errorf("deciding task %q needs the role %s or higher", t.ID, t.Role)
 	}
-	if len(t.Form) > 0 {
+	// a rejection needs no form data; data given with one is still checked
+	if len(t.Form) > 0 && (d.Approved || len(d.Data) > 0) {
 		s, err := dsl.CompileSchema(t.Form)
 		if err != nil {
 			return nil, fmt.Errorf("task form schema: %w", err)

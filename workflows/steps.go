@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -516,7 +515,7 @@ func (r *runner) child(ctx workflow.Context, sc *scope, st *dsl.Step, state *Ste
 		TaskQueue:  info.TaskQueueName,
 	}
 	if !c.Wait {
-		opts.ParentClosePolicy = enums.PARENT_CLOSE_POLICY_ABANDON // the child outlives this run
+		opts.ParentClosePolicy = enumspb.PARENT_CLOSE_POLICY_ABANDON // the child outlives this run
 	}
 	state.ChildWorkflowID = opts.WorkflowID
 	cctx := workflow.WithChildOptions(ctx, opts)

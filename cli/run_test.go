@@ -397,49 +397,35 @@ steps:
 	require.Equal(t, map[string]any{"error": "no such lead"}, d["body"])
 }
 
-func TestRunHTTPRetryMaxAttempts(t *testing.T) {
+// How many requests a failing server sees under each retry rule: the
+// step's maxAttempts, the default policy (5 attempts, also for 429), and
+// nonRetryable types (1 attempt).
+func TestRunHTTPRetryCounts(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, func(int, request) (int, string) { return 500, `{}` })
-	p := flow(t, sub(`switchboard: v1
-name: always-500
+	for name, tc := range map[string]struct {
+		status   int
+		retry    string
+		requests int
+	}{
+		"maxAttempts 2":            {500, "    retry: {maxAttempts: 2}\n", 2},
+		"default policy":           {429, "", 5},
+		"nonRetryable [HTTPError]": {503, "    retry: {nonRetryable: [HTTPError]}\n", 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, func(int, request) (int, string) { return tc.status, `{}` })
+			p := flow(t, sub(`switchboard: v1
+name: retries
 steps:
   - id: call
     call: http.request
     with: {url: "{{URL}}/x"}
-    retry: {maxAttempts: 2}
-`, srv))
-	e := requireFailure(t, sb(t, "run", p), "HTTPError")
-	requireStep(t, e, "call")
-	require.Len(t, srv.requests(), 2)
-}
-
-func TestRunHTTPDefaultRetryPolicyMakesFiveAttempts(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(int, request) (int, string) { return 429, `{}` })
-	p := flow(t, sub(`switchboard: v1
-name: rate-limited
-steps:
-  - id: call
-    call: http.request
-    with: {url: "{{URL}}/x"}
-`, srv))
-	requireFailure(t, sb(t, "run", p), "HTTPError")
-	require.Len(t, srv.requests(), 5)
-}
-
-func TestRunHTTPNonRetryableTypes(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(int, request) (int, string) { return 503, `{}` })
-	p := flow(t, sub(`switchboard: v1
-name: no-retry
-steps:
-  - id: call
-    call: http.request
-    with: {url: "{{URL}}/x"}
-    retry: {nonRetryable: [HTTPError]}
-`, srv))
-	requireFailure(t, sb(t, "run", p), "HTTPError")
-	require.Len(t, srv.requests(), 1)
+`+tc.retry, srv))
+			e := requireFailure(t, sb(t, "run", p), "HTTPError")
+			requireStep(t, e, "call")
+			require.Len(t, srv.requests(), tc.requests)
+		})
+	}
 }
 
 // ---------------------------------------------------------------------------

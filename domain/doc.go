@@ -1,0 +1,10 @@
+// Package domain holds Switchboard's platform and business types, their
+// rules, and the repository interfaces the store implements. It imports
+// nothing else of the project (only the standard library), so every layer
+// can depend on it.
+//
+// Every record carries its organisation (OrgID) and every repository method
+// that reads or changes records takes the organisation it acts in: there is
+// no query that can see another organisation's rows, except the API-key
+// lookup that authenticates a request.
+package domain

@@ -1,0 +1,13 @@
+package domain
+
+import "errors"
+
+// Errors the store translates its drivers' errors into, at the boundary.
+var (
+	// ErrNotFound: no such record in this organisation.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique key is taken, or the record changed underneath.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the record breaks a rule (checked before it is written).
+	ErrInvalid = errors.New("invalid")
+)

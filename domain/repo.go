@@ -1,0 +1,71 @@
+package domain
+
+import "context"
+
+// Store is the persistent state of the platform. Implementations (the
+// store package: Postgres and SQLite) pass one conformance suite.
+type Store interface {
+	Repo
+	// Tx runs fn in one transaction: every change fn makes through tx
+	// commits together, or none does (fn's error, or a panic, rolls back).
+	Tx(ctx context.Context, fn func(tx Repo) error) error
+	Close() error
+}
+
+// Repo reads and changes records. Every method but APIKeyByHash acts in
+// one organisation and cannot see another's rows. Errors are ErrNotFound,
+// ErrConflict, ErrInvalid (wrapped with detail) or infrastructure errors.
+type Repo interface {
+	CreateOrg(ctx context.Context, o *Org) error
+	GetOrg(ctx context.Context, id string) (*Org, error)
+
+	CreateUser(ctx context.Context, u *User) error // ErrConflict: email taken in the org
+	GetUser(ctx context.Context, orgID, id string) (*User, error)
+	ListUsers(ctx context.Context, orgID string, p Page) ([]User, error)
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// APIKeyByHash finds a key, not revoked, by the hash of its secret: the
+	// one lookup across organisations (authentication).
+	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, orgID string, p Page) ([]APIKey, error)
+	RevokeAPIKey(ctx context.Context, orgID, id string) error
+
+	// CreateDefinition creates a definition; ErrConflict when the name is taken.
+	CreateDefinition(ctx context.Context, d *Definition) error
+	GetDefinition(ctx context.Context, orgID, name string) (*Definition, error)
+	ListDefinitions(ctx context.Context, orgID string, p Page) ([]Definition, error)
+	// CreateRevision appends a revision: r.Number is set to the
+	// definition's latest + 1, which becomes its latest.
+	CreateRevision(ctx context.Context, r *Revision) error
+	GetRevision(ctx context.Context, orgID, definitionID string, number int) (*Revision, error)
+	// ListRevisions lists revisions newest first; Page.After is a revision number.
+	ListRevisions(ctx context.Context, orgID, definitionID string, p Page) ([]Revision, error)
+	// Deploy makes revision d.Revision live (0 undeploys) and records d;
+	// ErrNotFound when that revision does not exist.
+	Deploy(ctx context.Context, d *Deployment) error
+	ListDeployments(ctx context.Context, orgID, definitionID string, p Page) ([]Deployment, error)
+
+	// AppendAudit adds an audit row; call it in the transaction of the change.
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+	// ListAudit lists audit rows newest first.
+	ListAudit(ctx context.Context, orgID string, p Page) ([]AuditEntry, error)
+
+	// PutSecret creates or replaces a secret (by org and name).
+	PutSecret(ctx context.Context, s *Secret) error
+	GetSecret(ctx context.Context, orgID, name string) (*Secret, error)
+	// ListSecrets lists secrets by name, without their values.
+	ListSecrets(ctx context.Context, orgID string, p Page) ([]Secret, error)
+	DeleteSecret(ctx context.Context, orgID, name string) error
+
+	AddOutbox(ctx context.Context, m *OutboxMessage) error
+	// ListOutbox lists messages newest first.
+	ListOutbox(ctx context.Context, orgID string, p Page) ([]OutboxMessage, error)
+
+	// PutIdempotencyKey records a key; ErrConflict when the org already
+	// has that key (read it with GetIdempotencyKey).
+	PutIdempotencyKey(ctx context.Context, k *IdempotencyKey) error
+	GetIdempotencyKey(ctx context.Context, orgID, key string) (*IdempotencyKey, error)
+	// SetIdempotencyRun records the run a key's request started.
+	SetIdempotencyRun(ctx context.Context, orgID, key, workflowID, runID string) error
+	DeleteIdempotencyKey(ctx context.Context, orgID, key string) error
+}

@@ -117,8 +117,8 @@ type IdempotencyKey struct {
 	OrgID       string    `json:"orgId"`
 	Key         string    `json:"key"`
 	RequestHash string    `json:"requestHash"` // what was asked; a different request with the same key is a conflict
-	WorkflowID  string    `json:"workflowId"` // chosen before the start
-	RunID       string    `json:"runId"`      // empty until the start was accepted
+	WorkflowID  string    `json:"workflowId"`  // chosen before the start
+	RunID       string    `json:"runId"`       // empty until the start was accepted
 	CreatedAt   time.Time `json:"createdAt"`
 }
 

@@ -1,11 +1,11 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"switchboard/dsl"
@@ -80,25 +80,25 @@ func (r *runner) findTask(id string) *taskState {
 // that does not match the task's form schema.
 func (r *runner) checkDecision(d Decision) (*taskState, error) {
 	if d.Task == "" {
-		return nil, errors.New("decision needs `task`")
+		return nil, temporal.NewNonRetryableApplicationError("decision needs `task`", ErrDecisionInvalid, nil)
 	}
 	t := r.findTask(d.Task)
 	if t == nil {
 		for _, done := range r.tasks {
 			if done.ID == d.Task || done.Step == d.Task {
-				return nil, fmt.Errorf("task %q is already decided", d.Task)
+				return nil, decisionErr(ErrTaskDecided, "task %q is already decided", d.Task)
 			}
 		}
-		return nil, fmt.Errorf("no open task %q", d.Task)
+		return nil, decisionErr(ErrTaskNotFound, "no open task %q", d.Task)
 	}
 	if d.By == "" {
-		return nil, errors.New("decision needs `by` (who decides)")
+		return nil, temporal.NewNonRetryableApplicationError("decision needs `by` (who decides)", ErrDecisionInvalid, nil)
 	}
 	if len(t.Users) > 0 && !slices.Contains(t.Users, d.By) {
-		return nil, fmt.Errorf("%s is not an assignee of task %q", d.By, t.ID)
+		return nil, decisionErr(ErrNotAssignee, "%s is not an assignee of task %q", d.By, t.ID)
 	}
 	if t.Role != "" && !roleAllows(d.Roles, t.Role) {
-		return nil, fmt.Errorf("deciding task %q needs the role %s or higher", t.ID, t.Role)
+		return nil, decisionErr(ErrNotAssignee, "deciding task %q needs the role %s or higher", t.ID, t.Role)
 	}
 	// a rejection needs no form data; data given with one is still checked
 	if len(t.Form) > 0 && (d.Approved || len(d.Data) > 0) {
@@ -109,14 +109,27 @@ func (r *runner) checkDecision(d Decision) (*taskState, error) {
 		var data any = map[string]any{}
 		if len(d.Data) > 0 {
 			if data, err = dsl.DecodeJSON(d.Data); err != nil {
-				return nil, fmt.Errorf("form data is not JSON: %w", err)
+				return nil, decisionErr(ErrFormInvalid, "form data is not JSON: %v", err)
 			}
 		}
 		if err := dsl.ValidateSchema(s, data); err != nil {
-			return nil, fmt.Errorf("form data does not match the task's form: %s", oneLine(err.Error()))
+			return nil, decisionErr(ErrFormInvalid, "form data does not match the task's form: %s", oneLine(err.Error()))
 		}
 	}
 	return t, nil
+}
+
+// Error types of rejected decisions (the decide update's validator).
+const (
+	ErrDecisionInvalid = "DecisionInvalid"
+	ErrTaskNotFound    = "TaskNotFound"
+	ErrTaskDecided     = "TaskDecided"
+	ErrNotAssignee     = "NotAssignee"
+	ErrFormInvalid     = "FormInvalid"
+)
+
+func decisionErr(typ, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), typ, nil)
 }
 
 func (r *runner) applyDecision(t *taskState, d Decision) map[string]any {
@@ -177,8 +190,10 @@ func (r *runner) approval(ctx workflow.Context, sc *scope, st *dsl.Step, state *
 			delete(r.signals, st.ID)
 		}
 	}
+	r.indexTasks(ctx)
 	defer func() {
 		r.tasks = slices.DeleteFunc(r.tasks, func(x *taskState) bool { return x == t })
+		r.indexTasks(ctx)
 	}()
 	state.Status = StatusWaiting
 	state.Input = map[string]any{"task": t.ID, "title": t.Title}

@@ -165,8 +165,12 @@ func Run(ctx workflow.Context, in RunInput) (any, error) {
 	} else {
 		r.input = map[string]any{}
 	}
+	runID := info.WorkflowExecution.ID
+	if in.Meta.ID != "" {
+		runID = in.Meta.ID
+	}
 	r.run = map[string]any{
-		"id": info.WorkflowExecution.ID, "workflow": r.plan.Name,
+		"id": runID, "workflow": r.plan.Name,
 		"revision": int64(in.Meta.Revision), "startedAt": r.started,
 	}
 	r.plan.Walk(func(s *dsl.Step) {

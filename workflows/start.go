@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"switchboard/dsl"
 )
@@ -25,6 +27,16 @@ type StartOptions struct {
 	Options   Options
 	// ID overrides the workflow id of workflows without `concurrency`.
 	ID string
+	// IDPrefix is put before every workflow id (the platform uses
+	// `<org>/`, so that organisations never share an id).
+	IDPrefix string
+	// Attributes are the run's search attributes.
+	Attributes temporal.SearchAttributes
+	// Existing makes a start with an explicit ID that is already taken
+	// return that run instead of failing (a retried request).
+	Existing bool
+	// Timeout bounds each call to Temporal; 0 means 10s.
+	Timeout time.Duration
 }
 
 // Started reports how a start request was handled.
@@ -79,21 +91,39 @@ func Start(ctx context.Context, c client.Client, plan *dsl.Plan, o StartOptions)
 	if err != nil {
 		return nil, fmt.Errorf("concurrency key: %w", err)
 	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
 	swo := client.StartWorkflowOptions{TaskQueue: o.TaskQueue, ID: o.ID,
 		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true}
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    o.Attributes}
 	if !keyed {
 		if swo.ID == "" {
 			swo.ID = plan.Name + ":" + randomID()
 		}
+		swo.ID = o.IDPrefix + swo.ID
+		in.Meta.ID = publicID(swo.ID, o.IDPrefix)
+		if o.Existing {
+			// a retry: the run this id names, whether running or closed
+			swo.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+			swo.WorkflowIDConflictPolicy = enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+		}
 		run, err := c.ExecuteWorkflow(ctx, swo, WorkflowName, in)
 		if err != nil {
+			var started *serviceerror.WorkflowExecutionAlreadyStarted
+			if o.Existing && errors.As(err, &started) {
+				return &Started{WorkflowID: swo.ID, RunID: started.RunId}, nil
+			}
 			return nil, err
 		}
 		return &Started{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
 	}
-	swo.ID = WorkflowID(plan, key)
+	swo.ID = o.IDPrefix + WorkflowID(plan, key)
+	in.Meta.ID = publicID(swo.ID, o.IDPrefix)
 	switch plan.Concurrency.OnConflict {
 	case "replace":
 		swo.WorkflowIDConflictPolicy = enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
@@ -132,6 +162,14 @@ func Start(ctx context.Context, c client.Client, plan *dsl.Plan, o StartOptions)
 		return nil, err
 	}
 	return &Started{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+}
+
+// publicID is the id of a run as its organisation sees it (`run.id`).
+func publicID(workflowID, prefix string) string {
+	if prefix == "" {
+		return ""
+	}
+	return strings.TrimPrefix(workflowID, prefix)
 }
 
 func randomID() string {

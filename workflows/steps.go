@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"slices"
 	"strconv"
 	"time"
@@ -497,7 +498,7 @@ func (r *runner) child(ctx workflow.Context, sc *scope, st *dsl.Step, state *Ste
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, NonRetryableErrorTypes: []string{ErrWorkflowNotFound}},
 	})
 	var res ResolveResult
-	if err := workflow.ExecuteActivity(actx, ResolveActivity, ResolveRequest{Name: c.Workflow, Revision: c.Revision}).Get(actx, &res); err != nil {
+	if err := workflow.ExecuteActivity(actx, ResolveActivity, ResolveRequest{Org: r.in.Meta.Org, Name: c.Workflow, Revision: c.Revision}).Get(actx, &res); err != nil {
 		return nil, toStepError(err, st.Label())
 	}
 	if res.Plan == nil {
@@ -517,9 +518,15 @@ func (r *runner) child(ctx workflow.Context, sc *scope, st *dsl.Step, state *Ste
 	if !c.Wait {
 		opts.ParentClosePolicy = enumspb.PARENT_CLOSE_POLICY_ABANDON // the child outlives this run
 	}
+	meta := RunMeta{Revision: res.Revision}
+	if org := r.in.Meta.Org; org != "" {
+		meta.Org = org
+		meta.ID = strings.TrimPrefix(opts.WorkflowID, org+"/")
+		opts.TypedSearchAttributes = RunAttributes(org, c.Workflow, res.Revision)
+	}
 	state.ChildWorkflowID = opts.WorkflowID
 	cctx := workflow.WithChildOptions(ctx, opts)
-	fut := workflow.ExecuteChildWorkflow(cctx, WorkflowName, RunInput{Plan: res.Plan, Input: raw, Meta: RunMeta{Revision: res.Revision}, Options: r.opts})
+	fut := workflow.ExecuteChildWorkflow(cctx, WorkflowName, RunInput{Plan: res.Plan, Input: raw, Meta: meta, Options: r.opts})
 	var ex workflow.Execution
 	if err := fut.GetChildWorkflowExecution().Get(ctx, &ex); err != nil {
 		return nil, toStepError(err, st.Label())

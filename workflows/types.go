@@ -38,9 +38,17 @@ type RunInput struct {
 	Queue []json.RawMessage `json:"queue,omitempty"`
 }
 
-// RunMeta describes the run to expressions (`run.*`).
+// RunMeta describes the run to expressions (`run.*`) and to the platform.
+// Runs started by `switchboard run` leave Org and ID empty.
 type RunMeta struct {
 	Revision int `json:"revision,omitempty"`
+	// Org is the organisation a platform run belongs to. When set, the
+	// run indexes its open tasks in the SwitchboardAssignees search
+	// attribute and its children carry the organisation's attributes.
+	Org string `json:"org,omitempty"`
+	// ID is the run's id as the API shows it (`run.id`); empty means the
+	// workflow id.
+	ID string `json:"id,omitempty"`
 }
 
 // Options tune the interpreter. The zero value is the default.
@@ -68,6 +76,7 @@ func (o Options) timelineLimit() int {
 
 // ResolveRequest asks the host for a child workflow's plan.
 type ResolveRequest struct {
+	Org      string `json:"org,omitempty"`
 	Name     string `json:"name"`
 	Revision int    `json:"revision,omitempty"`
 }

@@ -139,6 +139,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		// Timers may fire up to a second late by default; a developer
 		// watching a short wait expects it to be on time.
 		dynamicconfig.TimerProcessorMaxTimeShift.Key(): 10 * time.Millisecond,
+		// search attributes added at start are usable at once (as the Temporal CLI's dev server does)
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
 	}
 	for k, v := range opts.DynamicConfig {
 		dyn[dynamicconfig.MakeKey(k)] = v

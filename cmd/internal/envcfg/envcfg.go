@@ -1,0 +1,143 @@
+// Package envcfg reads the configuration of the production binaries
+// (switchboard-api, switchboard-worker) from the environment, and opens
+// what it names: the store, the Temporal client and the master keyring.
+package envcfg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"switchboard/domain"
+	"switchboard/store"
+	"switchboard/store/seal"
+)
+
+// Config is the environment of a production binary.
+type Config struct {
+	DatabaseURL string // DATABASE_URL (required)
+	Temporal    string // TEMPORAL_ADDRESS, default localhost:7233
+	Namespace   string // TEMPORAL_NAMESPACE, default "default"
+	TaskQueue   string // SWITCHBOARD_TASK_QUEUE, default "switchboard"
+	MasterKey   string // SWITCHBOARD_MASTER_KEY (base64 32-byte keys, comma-separated; first seals)
+	Listen      string // SWITCHBOARD_LISTEN
+	Mode        string // SWITCHBOARD_MODE: server (default) or dev
+}
+
+// Load reads the environment; listen is the default listen address.
+func Load(listen string) (Config, error) {
+	c := Config{
+		DatabaseURL: os.Getenv("DATABASE_URL"),
+		Temporal:    env("TEMPORAL_ADDRESS", "localhost:7233"),
+		Namespace:   env("TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:   env("SWITCHBOARD_TASK_QUEUE", "switchboard"),
+		MasterKey:   os.Getenv("SWITCHBOARD_MASTER_KEY"),
+		Listen:      env("SWITCHBOARD_LISTEN", listen),
+		Mode:        env("SWITCHBOARD_MODE", "server"),
+	}
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is not set (postgres://user:pass@host:5432/db)"))
+	}
+	if c.MasterKey == "" {
+		errs = append(errs, errors.New("SWITCHBOARD_MASTER_KEY is not set (generate one: head -c 32 /dev/urandom | base64)"))
+	}
+	if c.Mode != "server" && c.Mode != "dev" {
+		errs = append(errs, fmt.Errorf("SWITCHBOARD_MODE is %q: want server or dev", c.Mode))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Listen is SWITCHBOARD_LISTEN, or def.
+func Listen(def string) string { return env("SWITCHBOARD_LISTEN", def) }
+
+func env(name, def string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// Open opens the store (applying migrations), the keyring and the
+// Temporal client. Dialing retries for up to a minute, so that a binary
+// started with its dependencies (compose) waits for them.
+func (c Config) Open(ctx context.Context, log *slog.Logger) (domain.Store, *seal.Keyring, client.Client, error) {
+	keys, err := seal.ParseKeyring(c.MasterKey)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("SWITCHBOARD_MASTER_KEY: %w", err)
+	}
+	var st domain.Store
+	if err := retry(ctx, func() error { st, err = store.Open(ctx, c.DatabaseURL, store.Options{}); return err }); err != nil {
+		return nil, nil, nil, fmt.Errorf("database: %w", err)
+	}
+	var tc client.Client
+	err = retry(ctx, func() error {
+		tc, err = client.DialContext(ctx, client.Options{HostPort: c.Temporal, Namespace: c.Namespace,
+			Logger: sdklog.NewStructuredLogger(log.With("component", "temporal-client"))})
+		return err
+	})
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, fmt.Errorf("temporal at %s: %w", c.Temporal, err)
+	}
+	return st, keys, tc, nil
+}
+
+func retry(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := fn()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// Healthcheck GETs http://127.0.0.1<port>/healthz and reports whether it
+// answered 200: the container health check of images without curl.
+func Healthcheck(listen string) error {
+	_, port, ok := strings.Cut(listen, ":")
+	if !ok {
+		port = listen
+	}
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://127.0.0.1:" + port + "/healthz")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %s", resp.Status)
+	}
+	return nil
+}
+
+// Serve serves h on addr until ctx is done, then shuts down gracefully
+// (in-flight requests get up to 10 seconds).
+func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("http: shutting down", "addr", addr)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

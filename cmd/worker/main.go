@@ -1,0 +1,79 @@
+// Command switchboard-worker is the production worker: it runs the
+// interpreter workflow and the connector activities. It links only the
+// Temporal SDK and is configured by the environment (see the README).
+//
+//	switchboard-worker               work (health and metrics on SWITCHBOARD_LISTEN, default :8081)
+//	switchboard-worker healthcheck   exit 0 when the local /healthz answers 200
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"switchboard/activities/catalog"
+	httpact "switchboard/activities/http"
+	"switchboard/cmd/internal/envcfg"
+	"switchboard/workers/platform"
+	"switchboard/workflows"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "switchboard-worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return envcfg.Healthcheck(envcfg.Listen(":8081"))
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	cfg, err := envcfg.Load(":8081")
+	if err != nil {
+		return err
+	}
+	st, _, tc, err := cfg.Open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	defer tc.Close()
+	if err := workflows.EnsureSearchAttributes(ctx, tc, cfg.Namespace); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var copts catalog.Options
+	if cfg.Mode == "dev" {
+		copts.HTTP = httpact.Options{AllowLoopback: true, AllowPrivate: true}
+	}
+	w, err := platform.New(platform.Options{Client: tc, Store: st, TaskQueue: cfg.TaskQueue, Catalog: copts, Metrics: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop() // drains: waits for running activities
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte(`{"status":"ok"}`)) })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	log.Info("switchboard-worker polling", "taskQueue", cfg.TaskQueue, "temporal", cfg.Temporal, "health", cfg.Listen)
+	if err := envcfg.Serve(ctx, cfg.Listen, mux, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -227,7 +227,9 @@ func (s *Server) definitionRoutes() {
 	op(s, domain.RoleBuilder, huma.Operation{OperationID: "create-named-revision", Method: http.MethodPost,
 		Path: "/v1/definitions/{name}/revisions", DefaultStatus: http.StatusCreated, Tags: []string{"definitions"},
 		Summary: "Save a new revision of a named workflow (the source must carry the same name)"},
-		func(ctx context.Context, in *createNamedInput) (*createOut, error) { return create(ctx, &in.CreateParams, in.Name) })
+		func(ctx context.Context, in *createNamedInput) (*createOut, error) {
+			return create(ctx, &in.CreateParams, in.Name)
+		})
 
 	op(s, domain.RoleViewer, huma.Operation{OperationID: "list-definitions", Method: http.MethodGet,
 		Path: "/v1/definitions", Summary: "List definitions with their live revision", Tags: []string{"definitions"}},

@@ -21,8 +21,8 @@ const ProblemBase = "urn:switchboard:problem:"
 // Problem types.
 const (
 	ProbBadRequest   = "bad-request"
-	ProbValidation   = "validation"   // the request does not match the operation's schema
-	ProbInvalidDSL   = "invalid-dsl"  // the workflow source does not compile; see diagnostics
+	ProbValidation   = "validation"    // the request does not match the operation's schema
+	ProbInvalidDSL   = "invalid-dsl"   // the workflow source does not compile; see diagnostics
 	ProbInvalidInput = "invalid-input" // run input or form data does not match its schema
 	ProbUnauthorized = "unauthorized"
 	ProbForbidden    = "forbidden"

@@ -72,7 +72,9 @@ var statusQuery = map[string]string{
 	"terminated": "Terminated", "timed_out": "TimedOut",
 }
 
-func (s *Server) workflowID(ctx context.Context, id string) string { return principal(ctx).OrgID + "/" + id }
+func (s *Server) workflowID(ctx context.Context, id string) string {
+	return principal(ctx).OrgID + "/" + id
+}
 
 func attr[T any](sa *commonpb.SearchAttributes, name string) T {
 	var v T
@@ -231,8 +233,8 @@ func (s *Server) runRoutes() {
 
 	type signalInput struct {
 		RunParam
-		Signal  string `path:"signal" maxLength:"128"`
-		Body    json.RawMessage `required:"false" doc:"The signal's payload (any JSON; none means null)"`
+		Signal string          `path:"signal" maxLength:"128"`
+		Body   json.RawMessage `required:"false" doc:"The signal's payload (any JSON; none means null)"`
 	}
 	op(s, domain.RoleOperator, huma.Operation{OperationID: "signal-run", Method: http.MethodPost, Path: "/v1/runs/{id}/signals/{signal}",
 		DefaultStatus: http.StatusAccepted, Summary: "Send a signal to a running run", Tags: []string{"runs"},

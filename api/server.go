@@ -219,4 +219,3 @@ func (s *Server) observe(c *gin.Context) {
 	}
 	s.metrics.latency.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Observe(time.Since(start).Seconds())
 }
-

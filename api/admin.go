@@ -40,7 +40,7 @@ func (s *Server) adminRoutes() {
 			if in.Body.Role == domain.RoleOwner && pr.Role != domain.RoleOwner {
 				return nil, problem(http.StatusForbidden, ProbForbidden, "only an owner can add an owner")
 			}
-			u := &domain.User{OrgID: pr.OrgID, Email: strings.TrimSpace(in.Body.Email), Name: in.Body.Name, Role: in.Body.Role}
+			u := &domain.User{OrgID: pr.OrgID, Email: strings.ToLower(strings.TrimSpace(in.Body.Email)), Name: in.Body.Name, Role: in.Body.Role}
 			err := s.store.Tx(ctx, func(tx domain.Repo) error {
 				if err := tx.CreateUser(ctx, u); err != nil {
 					return err

@@ -122,9 +122,11 @@ type IdempotencyKey struct {
 	CreatedAt   time.Time `json:"createdAt"`
 }
 
-// Page asks for one page of a list ordered by id: at most Limit items
-// (0 means 50, capped at 500) after the cursor After (an id; empty starts
-// at the beginning).
+// Page asks for one page of a list: at most Limit items (0 means 50,
+// capped at 500) after the cursor After (empty starts at the beginning).
+// The cursor is the sort key of the last item of the previous page: the id
+// for lists ordered by id (users, keys, audit, outbox, deployments), the
+// name for definitions and secrets, the number for revisions.
 type Page struct {
 	Limit int
 	After string

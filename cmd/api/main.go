@@ -45,7 +45,8 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	defer tc.Close()
-	if err := workflows.EnsureSearchAttributes(ctx, tc, cfg.Namespace); err != nil {
+	// the namespace may still be being created (compose): retry
+	if err := envcfg.Retry(ctx, func() error { return workflows.EnsureSearchAttributes(ctx, tc, cfg.Namespace) }); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()

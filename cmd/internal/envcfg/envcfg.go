@@ -75,11 +75,11 @@ func (c Config) Open(ctx context.Context, log *slog.Logger) (domain.Store, *seal
 		return nil, nil, nil, fmt.Errorf("SWITCHBOARD_MASTER_KEY: %w", err)
 	}
 	var st domain.Store
-	if err := retry(ctx, func() error { st, err = store.Open(ctx, c.DatabaseURL, store.Options{}); return err }); err != nil {
+	if err := Retry(ctx, func() error { st, err = store.Open(ctx, c.DatabaseURL, store.Options{}); return err }); err != nil {
 		return nil, nil, nil, fmt.Errorf("database: %w", err)
 	}
 	var tc client.Client
-	err = retry(ctx, func() error {
+	err = Retry(ctx, func() error {
 		tc, err = client.DialContext(ctx, client.Options{HostPort: c.Temporal, Namespace: c.Namespace,
 			Logger: sdklog.NewStructuredLogger(log.With("component", "temporal-client"))})
 		return err
@@ -91,7 +91,8 @@ func (c Config) Open(ctx context.Context, log *slog.Logger) (domain.Store, *seal
 	return st, keys, tc, nil
 }
 
-func retry(ctx context.Context, fn func() error) error {
+// Retry calls fn until it succeeds, for up to a minute.
+func Retry(ctx context.Context, fn func() error) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		err := fn()

@@ -37,8 +37,9 @@ $(BIN)/workflowcheck:
 	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
 .PHONY: bench
-bench: ## benchmarks: DSL vs native Go workflows on an embedded Temporal server, compile time
+bench: ## benchmarks: DSL vs native Go workflows, compile time, run starts over the API vs the Temporal client
 	$(GO) test -run='^$$' -bench=. -benchtime=$${BENCHTIME:-15x} -count=$${COUNT:-1} ./workers/bench/ ./dsl/
+	$(GO) test -run='^$$' -bench=Starts -benchtime=$${STARTS:-2000x} ./cli/
 
 .PHONY: schema
 schema: ## regenerate schemas/dsl-v1.json from the action registry

@@ -29,6 +29,7 @@ const (
 	ProbNotFound     = "not-found"
 	ProbConflict     = "conflict"
 	ProbNotDeployed  = "not-deployed"
+	ProbIdempotency  = "idempotency-key-reused" // the key came with a different request
 	ProbTooLarge     = "too-large"
 	ProbUnsupported  = "unsupported-media-type"
 	ProbUnavailable  = "unavailable" // a dependency (Temporal, the database) is down: retry

@@ -233,16 +233,17 @@ func (s *Server) runRoutes() {
 
 	type signalInput struct {
 		RunParam
-		Signal string          `path:"signal" maxLength:"128"`
-		Body   json.RawMessage `required:"false" doc:"The signal's payload (any JSON; none means null)"`
+		Signal string `path:"signal" maxLength:"128"`
+		// a pointer: huma requires every non-pointer body
+		Body *json.RawMessage `required:"false" doc:"The signal's payload (any JSON; none means null)"`
 	}
 	op(s, domain.RoleOperator, huma.Operation{OperationID: "signal-run", Method: http.MethodPost, Path: "/v1/runs/{id}/signals/{signal}",
 		DefaultStatus: http.StatusAccepted, Summary: "Send a signal to a running run", Tags: []string{"runs"},
-		Description: "The signal must be one the workflow listens to (`waitFor`, `exitWhen`, or an approval step's id). Signals that arrive before the run reaches its `waitFor` are buffered."},
+		Description: "The signal must be one the workflow listens to (`waitFor`, `exitWhen`). Signals that arrive before the run reaches its `waitFor` are buffered. Approval steps are decided through the task decision endpoint, which checks the decider, not by signal."},
 		func(ctx context.Context, in *signalInput) (*struct{}, error) {
 			payload := json.RawMessage("null")
-			if len(in.Body) > 0 {
-				payload = in.Body
+			if in.Body != nil && len(*in.Body) > 0 {
+				payload = *in.Body
 			}
 			info, err := s.describe(ctx, in.ID)
 			if err != nil {
@@ -255,7 +256,14 @@ func (s *Server) runRoutes() {
 			if err != nil {
 				return nil, err
 			}
-			known := append(append([]string{}, plan.Signals...), plan.Approvals...)
+			// A signal named after an approval step decides it as the run's
+			// owner, on behalf of whoever the payload names: through the API,
+			// decisions go through the decide update, which checks the decider.
+			known := plan.Signals
+			if !contains(known, in.Signal) && contains(plan.Approvals, in.Signal) {
+				return nil, problem(http.StatusUnprocessableEntity, ProbBadRequest,
+					"%q is an approval step: send the decision to POST /v1/runs/%s/tasks/%s/decision", in.Signal, in.ID, in.Signal)
+			}
 			if !contains(known, in.Signal) {
 				if len(known) == 0 {
 					return nil, problem(http.StatusUnprocessableEntity, ProbBadRequest, "workflow %s listens to no signals", plan.Name)
@@ -283,14 +291,17 @@ func (s *Server) runRoutes() {
 		})
 	type terminateInput struct {
 		RunParam
-		Body struct {
+		Body *struct { // optional: a pointer, else huma requires a body
 			Reason string `json:"reason,omitempty" maxLength:"1000"`
 		}
 	}
 	op(s, domain.RoleOperator, huma.Operation{OperationID: "terminate-run", Method: http.MethodPost, Path: "/v1/runs/{id}/terminate",
 		Summary: "Terminate a run at once (no cleanup runs)", Tags: []string{"runs"}},
 		func(ctx context.Context, in *terminateInput) (*struct{}, error) {
-			reason := in.Body.Reason
+			reason := ""
+			if in.Body != nil {
+				reason = in.Body.Reason
+			}
 			if reason == "" {
 				reason = "terminated through the API by " + authorOf(principal(ctx))
 			}
@@ -405,7 +416,7 @@ func (s *Server) startRun(ctx context.Context, name string, input json.RawMessag
 				return nil, 0, storeErr(gerr, "idempotency key")
 			}
 			if prev.RequestHash != k.RequestHash {
-				return nil, 0, problem(http.StatusUnprocessableEntity, ProbConflict,
+				return nil, 0, problem(http.StatusUnprocessableEntity, ProbIdempotency,
 					"the Idempotency-Key was used for a different request; use a new key for a new request")
 			}
 			if prev.RunID != "" {

@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 }
 
 // startDev runs `switchboard dev` in-process on free ports.
-func startDev(t *testing.T, dir string) (cli.DevInfo, func()) {
+func startDev(t testing.TB, dir string) (cli.DevInfo, func()) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -132,7 +132,7 @@ func getJSON(t *testing.T, info cli.DevInfo, path string, into any) int {
 	return resp.StatusCode
 }
 
-func send(t *testing.T, base, key, method, path, contentType, body string) (int, []byte) {
+func send(t testing.TB, base, key, method, path, contentType, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	require.NoError(t, err)

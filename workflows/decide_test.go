@@ -51,7 +51,7 @@ output: '${ {"review": steps.review.output, "sign": steps.sign.output} }'
 		{4 * time.Minute, workflows.Decision{Task: "review", Roles: []string{"admin"}, Approved: true, Data: json.RawMessage(`{"score": 1}`)}, "by"},
 		{5 * time.Minute, workflows.Decision{Task: "review", By: "boss", Roles: []string{"owner"}, Approved: true, Comment: "fine", Data: json.RawMessage(`{"score": 9}`)}, ""},
 		// the step has finished: its task is closed
-		{6 * time.Minute, workflows.Decision{Task: "review", By: "boss", Roles: []string{"owner"}, Approved: false}, "no open task"},
+		{6 * time.Minute, workflows.Decision{Task: "review", By: "boss", Roles: []string{"owner"}, Approved: false}, "already closed"},
 		{7 * time.Minute, workflows.Decision{Task: "sign", By: "bob@example.com", Roles: []string{"owner"}, Approved: true}, "not an assignee"},
 		{8 * time.Minute, workflows.Decision{Task: "sign", By: "ana@example.com", Approved: true}, ""},
 	}

@@ -89,6 +89,9 @@ func (r *runner) checkDecision(d Decision) (*taskState, error) {
 				return nil, decisionErr(ErrTaskDecided, "task %q is already decided", d.Task)
 			}
 		}
+		if slices.Contains(r.closed, d.Task) {
+			return nil, decisionErr(ErrTaskDecided, "task %q is already closed (decided or timed out)", d.Task)
+		}
 		return nil, decisionErr(ErrTaskNotFound, "no open task %q", d.Task)
 	}
 	if d.By == "" {
@@ -193,6 +196,10 @@ func (r *runner) approval(ctx workflow.Context, sc *scope, st *dsl.Step, state *
 	r.indexTasks(ctx)
 	defer func() {
 		r.tasks = slices.DeleteFunc(r.tasks, func(x *taskState) bool { return x == t })
+		r.closed = append(r.closed, t.ID, t.Step)
+		if len(r.closed) > 200 {
+			r.closed = r.closed[len(r.closed)-200:]
+		}
 		r.indexTasks(ctx)
 	}()
 	state.Status = StatusWaiting

@@ -29,6 +29,9 @@ type runner struct {
 	received map[string]int   // signals received per name, all generations
 	waited   map[string]bool  // signal names some waitFor uses
 	tasks    []*taskState
+	// closed remembers the ids and step ids of the last tasks that closed
+	// (decided or timed out), so a late decision is told so (not `no such task`).
+	closed []string
 
 	timeline []*StepState
 	byKey    map[string]*StepState

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -76,13 +77,22 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	visConf := sqlConf
+	if opts.DatabaseFile != "" {
+		// Visibility in a file of its own: the SQLite plugin serialises all
+		// work on a database through one connection, and visibility writes
+		// then no longer queue behind execution writes.
+		if visConf, err = visibilityConfig(opts); err != nil {
+			return nil, err
+		}
+	}
 	conf := &config.Config{}
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = opts.IP
 	conf.Persistence.DefaultStore = "sqlite"
-	conf.Persistence.VisibilityStore = "sqlite"
+	conf.Persistence.VisibilityStore = "sqlite-visibility"
 	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}}
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}, "sqlite-visibility": {SQL: visConf}}
 	conf.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
 		FailoverVersionIncrement: 10,
@@ -176,13 +186,35 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// fileAttributes are the SQLite settings of file databases. The plugin
+// passes unknown attributes on as pragmas, by their exact names: WAL, and
+// fsync only at checkpoints (a killed process loses nothing committed;
+// only a power cut may lose the last commits).
+func fileAttributes() map[string]string {
+	return map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "normal", "busy_timeout": "10000"}
+}
+
+// visibilityConfig is the visibility database next to DatabaseFile
+// (`<name>-visibility.db`), created with its schema on first use.
+func visibilityConfig(opts Options) (*config.SQL, error) {
+	ext := filepath.Ext(opts.DatabaseFile)
+	conf := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: fileAttributes(),
+		DatabaseName: strings.TrimSuffix(opts.DatabaseFile, ext) + "-visibility" + ext}
+	if _, err := os.Stat(conf.DatabaseName); os.IsNotExist(err) {
+		if err := sqliteschema.SetupSchema(conf); err != nil {
+			return nil, fmt.Errorf("creating the Temporal visibility schema: %w", err)
+		}
+	}
+	return conf, nil
+}
+
 func sqlConfig(opts Options, clusterName string) (*config.SQL, error) {
 	conf := &config.SQL{PluginName: sqliteplugin.PluginName}
 	if opts.DatabaseFile == "" {
 		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
 		conf.DatabaseName = strconv.Itoa(rand.IntN(1 << 30))
 	} else {
-		conf.ConnectAttributes = map[string]string{"mode": "rwc", "_journal_mode": "WAL", "_synchronous": "NORMAL"}
+		conf.ConnectAttributes = fileAttributes()
 		conf.DatabaseName = opts.DatabaseFile
 		if _, err := os.Stat(opts.DatabaseFile); os.IsNotExist(err) {
 			if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o700); err != nil {

@@ -196,8 +196,9 @@ func printBanner(w io.Writer, in DevInfo) {
 	fmt.Fprintf(w, "Switchboard dev is running.\n  API:      %s  (OpenAPI: %s/openapi.json)\n  Temporal: %s  (namespace %s)\n  Data:     %s\n",
 		in.API, in.API, in.Temporal, devNamespace, in.DataDir)
 	if in.OwnerKey != "" {
-		fmt.Fprintf(w, "\nFirst start: created an organisation and its owner API key. It is shown ONCE; keep it:\n\n  export SWITCHBOARD_KEY=%s\n\n", in.OwnerKey)
+		fmt.Fprintf(w, "\nFirst start: created an organisation and its owner API key. It is shown ONCE; keep it:\n\n  export SWITCHBOARD_KEY=%s\n", in.OwnerKey)
 	}
+	fmt.Fprintln(w, "\nReady. Ctrl-C stops (runs in flight carry on at the next start).")
 }
 
 // devKeyring is SWITCHBOARD_MASTER_KEY, else <data>/master.key (created

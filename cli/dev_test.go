@@ -178,7 +178,7 @@ func startDevProcess(t *testing.T, dir string) *devProcess {
 			if m := regexp.MustCompile(`SWITCHBOARD_KEY=(sb_\w+)`).FindStringSubmatch(line); m != nil {
 				p.key = m[1]
 			}
-			if strings.HasPrefix(line, "  Data:") {
+			if strings.HasPrefix(line, "Ready.") {
 				close(found)
 			}
 		}

@@ -1188,6 +1188,7 @@ func TestTemporalUnavailable(t *testing.T) {
 	// no keyring: secrets cannot be stored
 	p = requireProblem(t, do(t, req{base: env.deadURL, method: "PUT", path: "/v1/secrets/s", key: o.admin(),
 		body: map[string]any{"value": "v"}}), 503, "unavailable")
+	require.Contains(t, p["detail"], "SWITCHBOARD_MASTER_KEY", "the problem names the setting to add")
 
 	ready := do(t, req{base: env.deadURL, path: "/readyz"})
 	require.Equal(t, 503, ready.status, "%s", ready.body)

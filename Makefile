@@ -12,11 +12,14 @@ help: ## list the tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## build the switchboard binary into bin/
+build: ## build switchboard (CLI + dev platform), switchboard-api and switchboard-worker into bin/
 	$(GO) build -o $(BIN)/switchboard ./cmd/switchboard
+	$(GO) build -o $(BIN)/switchboard-api ./cmd/api
+	$(GO) build -o $(BIN)/switchboard-worker ./cmd/worker
 
 .PHONY: run
-run: build ## start the embedded platform (switchboard dev)
+run: ## start the embedded platform (switchboard dev; state in ./.switchboard/)
+	$(GO) build -o $(BIN)/switchboard ./cmd/switchboard
 	$(BIN)/switchboard dev
 
 .PHONY: test

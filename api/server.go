@@ -210,8 +210,13 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	return m
 }
 
+// observe bounds each request (so nothing waits forever on a stuck
+// dependency) and records its latency.
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*s.opts.Timeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
 	c.Next()
 	route := c.FullPath()
 	if route == "" {

@@ -37,7 +37,7 @@ func (r Role) rank() int {
 func (r Role) Valid() bool { return r.rank() > 0 }
 
 // AtLeast reports whether r includes min.
-func (r Role) AtLeast(min Role) bool { return r.Valid() && r.rank() >= min.rank() }
+func (r Role) AtLeast(min Role) bool { return r.Valid() && min.Valid() && r.rank() >= min.rank() }
 
 // ParseRole parses a role name.
 func ParseRole(s string) (Role, error) {

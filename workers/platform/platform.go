@@ -59,6 +59,10 @@ func New(o Options) (worker.Worker, error) {
 		wo.Interceptors = append(wo.Interceptors, newRunCounter(o.Metrics))
 	}
 	wo.DeadlockDetectionTimeout = max(wo.DeadlockDetectionTimeout, 10*time.Second)
+	if wo.WorkerStopTimeout == 0 {
+		// Stop drains: running activities get this long to finish
+		wo.WorkerStopTimeout = 30 * time.Second
+	}
 	w := worker.New(o.Client, o.TaskQueue, wo)
 	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	catalog.Register(w, o.Registry, o.Catalog)

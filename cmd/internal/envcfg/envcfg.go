@@ -1,6 +1,3 @@
-// Package envcfg reads the configuration of the production binaries
-// (switchboard-api, switchboard-worker) from the environment, and opens
-// what it names: the store, the Temporal client and the master keyring.
 package envcfg
 
 import (
@@ -70,6 +67,9 @@ func env(name, def string) string {
 // Temporal client. Dialing retries for up to a minute, so that a binary
 // started with its dependencies (compose) waits for them.
 func (c Config) Open(ctx context.Context, log *slog.Logger) (domain.Store, *seal.Keyring, client.Client, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	keys, err := seal.ParseKeyring(c.MasterKey)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("SWITCHBOARD_MASTER_KEY: %w", err)

@@ -1,0 +1,65 @@
+package envcfg_test
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"switchboard/cmd/internal/envcfg"
+)
+
+func TestLoadDefaultsAndRequiredSettings(t *testing.T) {
+	for _, k := range []string{"DATABASE_URL", "SWITCHBOARD_MASTER_KEY", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE",
+		"SWITCHBOARD_TASK_QUEUE", "SWITCHBOARD_LISTEN", "SWITCHBOARD_MODE"} {
+		t.Setenv(k, "")
+	}
+	_, err := envcfg.Load(":8080")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "DATABASE_URL is not set")
+	require.Contains(t, err.Error(), "SWITCHBOARD_MASTER_KEY is not set")
+
+	t.Setenv("DATABASE_URL", "postgres://db/x")
+	t.Setenv("SWITCHBOARD_MASTER_KEY", "a2V5")
+	c, err := envcfg.Load(":8081")
+	require.NoError(t, err)
+	require.Equal(t, envcfg.Config{DatabaseURL: "postgres://db/x", Temporal: "localhost:7233", Namespace: "default",
+		TaskQueue: "switchboard", MasterKey: "a2V5", Listen: ":8081", Mode: "server"}, c)
+
+	t.Setenv("TEMPORAL_ADDRESS", "temporal:7233")
+	t.Setenv("SWITCHBOARD_MODE", "prod")
+	_, err = envcfg.Load(":8080")
+	require.ErrorContains(t, err, `SWITCHBOARD_MODE is "prod"`)
+}
+
+func TestOpenRejectsABadMasterKeyWithoutEchoingIt(t *testing.T) {
+	c := envcfg.Config{DatabaseURL: "sqlite::memory:", MasterKey: "not-a-key-secret-value"}
+	_, _, _, err := c.Open(t.Context(), nil)
+	require.ErrorContains(t, err, "SWITCHBOARD_MASTER_KEY")
+	require.NotContains(t, err.Error(), "not-a-key-secret-value")
+}
+
+func TestHealthcheck(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var status atomic.Int32
+	status.Store(http.StatusOK)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(int(status.Load()))
+	})}
+	go srv.Serve(lis)
+	defer srv.Close()
+	port := lis.Addr().String()[strings.LastIndex(lis.Addr().String(), ":"):]
+	require.NoError(t, envcfg.Healthcheck(port))
+	status.Store(http.StatusServiceUnavailable)
+	require.ErrorContains(t, envcfg.Healthcheck(port), "503")
+	srv.Close()
+	require.Error(t, envcfg.Healthcheck(port), "nothing listens")
+}

@@ -1,6 +1,9 @@
 package domain
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store is the persistent state of the platform. Implementations (the
 // store package: Postgres and SQLite) pass one conformance suite.
@@ -68,4 +71,36 @@ type Repo interface {
 	// SetIdempotencyRun records the run a key's request started.
 	SetIdempotencyRun(ctx context.Context, orgID, key, workflowID, runID string) error
 	DeleteIdempotencyKey(ctx context.Context, orgID, key string) error
+
+	// SetTriggerRoutes replaces all routes of a definition (call it in the
+	// deploy's transaction; none undeploys). ErrConflict when a webhook
+	// path is already routed to another definition of the organisation.
+	SetTriggerRoutes(ctx context.Context, orgID, definitionID string, routes []TriggerRoute) error
+	// WebhookRoute finds the route of a webhook path.
+	WebhookRoute(ctx context.Context, orgID, path string) (*TriggerRoute, error)
+	// EventRoutes lists the routes of an event type, by definition name.
+	EventRoutes(ctx context.Context, orgID, eventType string) ([]TriggerRoute, error)
+	// ListTriggerRoutes lists an organisation's routes by kind and key.
+	ListTriggerRoutes(ctx context.Context, orgID string) ([]TriggerRoute, error)
+
+	AddDelivery(ctx context.Context, d *WebhookDelivery) error
+	// ListDeliveries lists webhook deliveries newest first.
+	ListDeliveries(ctx context.Context, orgID string, p Page) ([]WebhookDelivery, error)
+
+	// PublishEvent writes an event to the outbox; call it in the
+	// transaction of the change that caused it.
+	PublishEvent(ctx context.Context, e *Event) error
+	// ClaimEvents leases up to limit undelivered events whose lease has
+	// expired, oldest first, for lease, counting an attempt on each: the
+	// dispatcher's one query across organisations. Concurrent claimers
+	// never get the same event while its lease runs.
+	ClaimEvents(ctx context.Context, limit int, lease time.Duration) ([]Event, error)
+	// MarkEventDelivered records the runs an event started or signalled.
+	MarkEventDelivered(ctx context.Context, orgID, id string, runs []string) error
+	// MarkEventFailed records a failed attempt; the event is claimable
+	// again at retryAt.
+	MarkEventFailed(ctx context.Context, orgID, id, reason string, retryAt time.Time) error
+	GetEvent(ctx context.Context, orgID, id string) (*Event, error)
+	// ListEvents lists events newest first.
+	ListEvents(ctx context.Context, orgID string, p Page) ([]Event, error)
 }

@@ -410,12 +410,42 @@ func (s *Server) revision(ctx context.Context, name string, n int) (*domain.Defi
 func (s *Server) deploy(ctx context.Context, name string, rev int) (*bodyOut[DefinitionView], error) {
 	pr := principal(ctx)
 	var d *domain.Definition
+	var plan *dsl.Plan
+	var had []string // the schedules of the revision live before
 	err := s.store.Tx(ctx, func(tx domain.Repo) error {
 		var err error
 		if d, err = tx.GetDefinition(ctx, pr.OrgID, name); err != nil {
 			return err
 		}
+		old, err := tx.ListTriggerRoutes(ctx, pr.OrgID)
+		if err != nil {
+			return err
+		}
+		for _, r := range old {
+			if r.DefinitionID == d.ID && r.Kind == domain.TriggerSchedule {
+				had = append(had, r.Key)
+			}
+		}
+		var routes []domain.TriggerRoute
+		if rev > 0 {
+			r, err := tx.GetRevision(ctx, pr.OrgID, d.ID, rev)
+			if err != nil {
+				return err
+			}
+			if plan, err = s.revisionPlan(r, name); err != nil {
+				return err
+			}
+			if routes, err = s.triggerRoutes(d, rev, plan); err != nil {
+				return err
+			}
+		}
 		if err := tx.Deploy(ctx, &domain.Deployment{OrgID: pr.OrgID, DefinitionID: d.ID, Revision: rev, DeployedBy: authorOf(pr)}); err != nil {
+			return err
+		}
+		if err := tx.SetTriggerRoutes(ctx, pr.OrgID, d.ID, routes); err != nil {
+			if errors.Is(err, domain.ErrConflict) {
+				return problem(http.StatusConflict, ProbConflict, "a webhook path of %s is already used by another deployed workflow", name)
+			}
 			return err
 		}
 		action := "definition.deploy"
@@ -427,11 +457,20 @@ func (s *Server) deploy(ctx context.Context, name string, rev int) (*bodyOut[Def
 			Target: fmt.Sprintf("definition/%s@%d", name, rev), Details: mustJSON(map[string]any{"revision": rev})})
 	})
 	if err != nil {
+		var p *Problem
+		if errors.As(err, &p) {
+			return nil, p
+		}
 		what := "definition " + name
 		if rev > 0 {
 			what = fmt.Sprintf("revision %d of %s", rev, name)
 		}
 		return nil, storeErr(err, what)
+	}
+	// Temporal is not in the transaction: schedules are reconciled after
+	// it, and again by the next deploy if this fails.
+	if err := s.syncSchedules(ctx, d, rev, plan, had); err != nil {
+		return nil, err
 	}
 	return &bodyOut[DefinitionView]{definitionView(d)}, nil
 }

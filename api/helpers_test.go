@@ -39,6 +39,8 @@ import (
 // Temporal server, the platform worker, an SQLite store and the API.
 var env struct {
 	url      string // the API
+	devURL   string // the same, in dev mode (webhooks may skip verification)
+	dispatch *platform.Dispatcher
 	deadURL  string // an API whose Temporal is unreachable (and with no keyring)
 	deadWait time.Duration
 	store    domain.Store
@@ -113,6 +115,17 @@ func runMain(m *testing.M) int {
 	hs := httptest.NewServer(a.Handler())
 	defer hs.Close()
 	env.url = hs.URL
+	devAPI := api.New(api.Options{Store: st, Temporal: tc, Keyring: env.keyring, Logger: quiet, Dev: true})
+	devHS := httptest.NewServer(devAPI.Handler())
+	defer devHS.Close()
+	env.devURL = devHS.URL
+
+	// the event dispatcher, as the worker runs it
+	env.dispatch = platform.NewDispatcher(platform.DispatcherOptions{Client: tc, Store: st, Logger: quiet, Idle: 50 * time.Millisecond})
+	dctx, stopDispatch := context.WithCancel(context.Background())
+	dispatched := make(chan struct{})
+	go func() { defer close(dispatched); _ = env.dispatch.Run(dctx) }()
+	defer func() { stopDispatch(); <-dispatched }()
 
 	// The same store, but Temporal at an address nobody listens on.
 	dead, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1",

@@ -369,6 +369,13 @@ func (s *Server) audit(ctx context.Context, action, target string, details any) 
 // startRun starts a run of a definition's live revision. status is 201
 // for a new run, 200 for an idempotent replay.
 func (s *Server) startRun(ctx context.Context, name string, input json.RawMessage, idemKey string) (*StartedRun, int, error) {
+	return s.startRunDedup(ctx, name, input, idemKey, false)
+}
+
+// startRunDedup is startRun; with keyOnly, a repeated idemKey returns the
+// first run whatever the input (a webhook's dedupe key names an event,
+// not a request).
+func (s *Server) startRunDedup(ctx context.Context, name string, input json.RawMessage, idemKey string, keyOnly bool) (*StartedRun, int, error) {
 	pr := principal(ctx)
 	d, err := s.definition(ctx, name)
 	if err != nil {
@@ -408,6 +415,9 @@ func (s *Server) startRun(ctx context.Context, name string, input json.RawMessag
 	replay := false
 	if idemKey != "" {
 		h := sha256.Sum256(append([]byte(name+"\x00"), input...))
+		if keyOnly {
+			h = sha256.Sum256([]byte(name + "\x00" + idemKey))
+		}
 		k := &domain.IdempotencyKey{OrgID: pr.OrgID, Key: idemKey, RequestHash: hex.EncodeToString(h[:]), WorkflowID: wid}
 		err := s.store.PutIdempotencyKey(ctx, k)
 		if errors.Is(err, domain.ErrConflict) {

@@ -43,6 +43,10 @@ type Options struct {
 	Metrics *prometheus.Registry
 	// Ready, when set, is also checked by /readyz.
 	Ready func(context.Context) error
+	// Dev allows webhooks without verification (`scheme: none`).
+	Dev bool
+	// MaxWebhookBytes bounds webhook bodies; default 1 MiB.
+	MaxWebhookBytes int64
 }
 
 // Server is the HTTP API.
@@ -72,6 +76,9 @@ func New(o Options) *Server {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
+	}
+	if o.MaxWebhookBytes <= 0 {
+		o.MaxWebhookBytes = 1 << 20
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
@@ -119,6 +126,8 @@ func New(o Options) *Server {
 	s.runRoutes()
 	s.taskRoutes()
 	s.adminRoutes()
+	s.triggerRoutesAPI()
+	e.POST("/hooks/:org/*path", s.webhook)
 	return s
 }
 

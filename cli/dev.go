@@ -159,8 +159,15 @@ func RunDev(ctx context.Context, o DevOptions, stdout, stderr io.Writer) (err er
 		return err
 	}
 	defer w.Stop() // drains: waits for running activities
+	dctx, stopDispatch := context.WithCancel(ctx)
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		_ = platform.NewDispatcher(platform.DispatcherOptions{Client: tc, Store: st, Logger: log}).Run(dctx)
+	}()
+	defer func() { stopDispatch(); <-dispatched }()
 
-	a := api.New(api.Options{Store: st, Temporal: tc, Namespace: devNamespace, Keyring: keys, Logger: log, Metrics: reg})
+	a := api.New(api.Options{Store: st, Temporal: tc, Namespace: devNamespace, Keyring: keys, Logger: log, Metrics: reg, Dev: true})
 	hs := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(lis) }()

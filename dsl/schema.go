@@ -116,9 +116,11 @@ func JSONSchema(reg *Registry) []byte {
 					"when":  d.cond("Filter on `event`."),
 					"input": map[string]any{},
 				}},
-			"schedule": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"cron"},
+			"schedule": map[string]any{"type": "object", "additionalProperties": false,
+				"oneOf": []any{map[string]any{"required": []string{"cron"}}, map[string]any{"required": []string{"every"}}},
 				"properties": map[string]any{
 					"cron":     map[string]any{"type": "string"},
+					"every":    map[string]any{"type": "string", "description": "An interval instead of a cron expression (e.g. `15m`); an extension of DSL v1."},
 					"timezone": map[string]any{"type": "string"},
 					"input":    map[string]any{},
 				}},

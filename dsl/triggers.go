@@ -162,11 +162,25 @@ func (c *compiler) eventTrigger(n *Node) *EventTrigger {
 }
 
 func (c *compiler) schedule(n *Node) *ScheduleTrigger {
-	if !c.kindMap(n, "schedule", []string{"cron", "timezone", "input"}) {
+	if !c.kindMap(n, "schedule", []string{"cron", "every", "timezone", "input"}) {
 		return nil
 	}
 	s := &ScheduleTrigger{}
-	if cr := c.required(n, "cron", "schedule"); cr != nil {
+	if ev := n.Get("every"); ev != nil {
+		// an extension of DSL v1: an interval, for what cron cannot say (every 90s)
+		if n.Get("cron") != nil {
+			c.r.at(ev.Pos, "a schedule has `cron` or `every`, not both")
+		}
+		d, err := ParseDuration(c.str(ev, "every"))
+		switch {
+		case err != nil:
+			c.r.at(ev.Pos, "bad `every`: %v", err)
+		case d < time.Second:
+			c.r.at(ev.Pos, "`every` is at least 1s")
+		default:
+			s.Every = Duration(d)
+		}
+	} else if cr := c.required(n, "cron", "schedule"); cr != nil {
 		expr := c.str(cr, "cron")
 		if err := checkCron(expr); err != "" {
 			c.r.at(cr.Pos, "bad cron `%s`: %s", expr, err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	_ "time/tzdata" // a fallback tz database, for hosts that have none (business hours need it)
 
@@ -171,6 +172,8 @@ func Run(ctx workflow.Context, in RunInput) (any, error) {
 	runID := info.WorkflowExecution.ID
 	if in.Meta.ID != "" {
 		runID = in.Meta.ID
+	} else if in.Meta.Org != "" { // a scheduled run: its id is Temporal's
+		runID = strings.TrimPrefix(runID, in.Meta.Org+"/")
 	}
 	r.run = map[string]any{
 		"id": runID, "workflow": r.plan.Name,

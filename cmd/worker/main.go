@@ -69,6 +69,10 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Stop() // drains: waits for running activities
+	// the event outbox: several workers may dispatch at once (claims are leases)
+	go func() {
+		_ = platform.NewDispatcher(platform.DispatcherOptions{Client: tc, Store: st, TaskQueue: cfg.TaskQueue, Logger: log}).Run(ctx)
+	}()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte(`{"status":"ok"}`)) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -40,6 +40,11 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Secrets", testSecrets},
 		{"Outbox", testOutbox},
 		{"Idempotency", testIdempotency},
+		{"TriggerRoutes", testTriggerRoutes},
+		{"Deliveries", testDeliveries},
+		{"Events", testEvents},
+		{"EventClaims", testEventClaims},
+		{"EventClaimsConcurrent", testEventClaimsConcurrent},
 		{"TenantIsolation", testTenantIsolation},
 		{"Pagination", testPagination},
 		{"PageSize", testPageSize},
@@ -634,6 +639,52 @@ func testTenantIsolation(t *testing.T, s domain.Store) {
 	gotKey, err := s.GetIdempotencyKey(ctx, a.ID, "req-1")
 	require.NoError(t, err)
 	require.Equal(t, "h", gotKey.RequestHash)
+
+	// Trigger routes, webhook deliveries and events.
+	aRoutes := []domain.TriggerRoute{
+		{Kind: domain.TriggerWebhook, Key: "hooks/in", Revision: 1},
+		{Kind: domain.TriggerEvent, Key: "ticket.created", Revision: 1, Index: 1},
+	}
+	require.NoError(t, s.SetTriggerRoutes(ctx, a.ID, d.ID, aRoutes))
+	newDelivery(t, s, a.ID, "hooks/in")
+	ev := newEvent(t, s, a.ID, "ticket.created")
+
+	_, err = s.WebhookRoute(ctx, b.ID, "hooks/in")
+	notFound(err)
+	evRoutes, err := s.EventRoutes(ctx, b.ID, "ticket.created")
+	require.NoError(t, err)
+	require.Empty(t, evRoutes)
+	routes, err := s.ListTriggerRoutes(ctx, b.ID)
+	require.NoError(t, err)
+	require.Empty(t, routes)
+	notFound(s.SetTriggerRoutes(ctx, b.ID, d.ID, nil))
+	notFound(s.SetTriggerRoutes(ctx, b.ID, d.ID, []domain.TriggerRoute{{Kind: domain.TriggerEvent, Key: "x", Revision: 1}}))
+	deliveries, err := s.ListDeliveries(ctx, b.ID, domain.Page{})
+	require.NoError(t, err)
+	require.Empty(t, deliveries)
+	_, err = s.GetEvent(ctx, b.ID, ev.ID)
+	notFound(err)
+	events, err := s.ListEvents(ctx, b.ID, domain.Page{})
+	require.NoError(t, err)
+	require.Empty(t, events)
+	notFound(s.MarkEventDelivered(ctx, b.ID, ev.ID, []string{"forged"}))
+	notFound(s.MarkEventFailed(ctx, b.ID, ev.ID, "forged", time.Now().Add(time.Hour)))
+	gotEv, err := s.GetEvent(ctx, a.ID, ev.ID)
+	require.NoError(t, err)
+	require.Equal(t, ev, gotEv, "b could not mark a's event")
+
+	// The same webhook path in b routes to b's definition.
+	bd := newDefinition(t, s, b.ID, "onboarding")
+	newRevision(t, s, b.ID, bd.ID)
+	require.NoError(t, s.SetTriggerRoutes(ctx, b.ID, bd.ID, []domain.TriggerRoute{{Kind: domain.TriggerWebhook, Key: "hooks/in", Revision: 1}}))
+	wh, err := s.WebhookRoute(ctx, b.ID, "hooks/in")
+	require.NoError(t, err)
+	require.Equal(t, bd.ID, wh.DefinitionID)
+	wh, err = s.WebhookRoute(ctx, a.ID, "hooks/in")
+	require.NoError(t, err)
+	require.Equal(t, aRoutes[0], *wh)
+	// A definition of b cannot be routed by a.
+	notFound(s.SetTriggerRoutes(ctx, a.ID, bd.ID, nil))
 }
 
 // requirePages lists with every page size in turn, following the cursor
@@ -749,6 +800,24 @@ func testPagination(t *testing.T, s domain.Store) {
 		}
 		requirePages(t, sorted, func(p domain.Page) ([]domain.Secret, error) { return s.ListSecrets(ctx, o.ID, p) },
 			func(s domain.Secret) string { return s.Name })
+	})
+	t.Run("Deliveries", func(t *testing.T) {
+		o := newOrg(t, s)
+		var want []string
+		for range n {
+			want = append(want, newDelivery(t, s, o.ID, "hooks/in").ID)
+		}
+		requirePages(t, reversed(want), func(p domain.Page) ([]domain.WebhookDelivery, error) { return s.ListDeliveries(ctx, o.ID, p) },
+			func(d domain.WebhookDelivery) string { return d.ID })
+	})
+	t.Run("Events", func(t *testing.T) {
+		o := newOrg(t, s)
+		var want []string
+		for range n {
+			want = append(want, newEvent(t, s, o.ID, "ticket.created").ID)
+		}
+		requirePages(t, reversed(want), func(p domain.Page) ([]domain.Event, error) { return s.ListEvents(ctx, o.ID, p) },
+			func(e domain.Event) string { return e.ID })
 	})
 	t.Run("Outbox", func(t *testing.T) {
 		o := newOrg(t, s)
@@ -947,6 +1016,18 @@ func testTimes(t *testing.T, s domain.Store) {
 	require.NoError(t, err)
 	require.Equal(t, want, gotIdem.CreatedAt)
 
+	require.NoError(t, s.AddDelivery(ctx, &domain.WebhookDelivery{OrgID: o.ID, Status: "started", ReceivedAt: at}))
+	deliveries, err := s.ListDeliveries(ctx, o.ID, domain.Page{})
+	require.NoError(t, err)
+	require.Equal(t, want, deliveries[0].ReceivedAt)
+
+	ev := &domain.Event{OrgID: o.ID, Type: "t", Data: json.RawMessage(`{}`), CreatedAt: at}
+	require.NoError(t, s.PublishEvent(ctx, ev))
+	require.Equal(t, want, ev.CreatedAt)
+	gotEv, err := s.GetEvent(ctx, o.ID, ev.ID)
+	require.NoError(t, err)
+	require.Equal(t, want, gotEv.CreatedAt)
+
 	// A secret keeps the creation time it was given; its update time is
 	// the time of the put.
 	require.NoError(t, s.PutSecret(ctx, &domain.Secret{OrgID: o.ID, Name: "S", Value: []byte("v"), CreatedAt: at}))
@@ -974,6 +1055,14 @@ func testJSON(t *testing.T, s domain.Store) {
 		outbox, err := s.ListOutbox(ctx, o.ID, domain.Page{Limit: 1})
 		require.NoError(t, err)
 		require.Equal(t, doc, string(outbox[0].Body))
+		ev := &domain.Event{OrgID: o.ID, Type: "json", Data: json.RawMessage(doc)}
+		require.NoError(t, s.PublishEvent(ctx, ev))
+		gotEv, err := s.GetEvent(ctx, o.ID, ev.ID)
+		require.NoError(t, err)
+		require.Equal(t, doc, string(gotEv.Data))
+		events, err := s.ListEvents(ctx, o.ID, domain.Page{Limit: 1})
+		require.NoError(t, err)
+		require.Equal(t, doc, string(events[0].Data))
 	}
 	// No JSON at all comes back as none.
 	require.NoError(t, s.AppendAudit(ctx, &domain.AuditEntry{OrgID: o.ID, Action: "none"}))

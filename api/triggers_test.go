@@ -1,0 +1,280 @@
+package api_test
+
+// End-to-end tests of triggers on the embedded server: signed webhooks for
+// every verification scheme, a Stripe-style webhook signalling a waiting
+// run by business key, business events through the outbox (exactly once
+// across a redelivery), and schedules.
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func hmacHex(key []byte, msg string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(msg))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// signer signs a body the way a provider does, with a secret and a time.
+type signer struct {
+	scheme string
+	// secret is what is stored in the secret store; wrong is another valid-looking one
+	secret, wrong string
+	sign          func(secret, body string, at time.Time) map[string]string
+	// timestamped schemes refuse stale requests
+	timestamped bool
+}
+
+func signers(t *testing.T) []signer {
+	sgKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	sgOther, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	pub := func(k *ecdsa.PrivateKey) string {
+		der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		require.NoError(t, err)
+		return base64.StdEncoding.EncodeToString(der)
+	}
+	sgPrivate := map[string]*ecdsa.PrivateKey{pub(sgKey): sgKey, pub(sgOther): sgOther}
+	whsec := func(b byte) string { return "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32))) }
+	return []signer{
+		{scheme: "standard-webhooks", secret: whsec('k'), wrong: whsec('w'), timestamped: true,
+			sign: func(secret, body string, at time.Time) map[string]string {
+				key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+				ts := strconv.FormatInt(at.Unix(), 10)
+				m := hmac.New(sha256.New, key)
+				m.Write([]byte("msg_1." + ts + "." + body))
+				return map[string]string{"webhook-id": "msg_1", "webhook-timestamp": ts,
+					"webhook-signature": "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))}
+			}},
+		{scheme: "hmac-sha256", secret: "hmac-secret", wrong: "other-secret",
+			sign: func(secret, body string, _ time.Time) map[string]string {
+				return map[string]string{"X-Signature": hmacHex([]byte(secret), body)}
+			}},
+		{scheme: "stripe", secret: "whsec_stripe_test", wrong: "whsec_other", timestamped: true,
+			sign: func(secret, body string, at time.Time) map[string]string {
+				ts := strconv.FormatInt(at.Unix(), 10)
+				return map[string]string{"Stripe-Signature": "t=" + ts + ",v1=" + hmacHex([]byte(secret), ts+"."+body)}
+			}},
+		{scheme: "slack", secret: "slack-signing-secret", wrong: "other-signing-secret", timestamped: true,
+			sign: func(secret, body string, at time.Time) map[string]string {
+				ts := strconv.FormatInt(at.Unix(), 10)
+				return map[string]string{"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + hmacHex([]byte(secret), "v0:"+ts+":"+body)}
+			}},
+		{scheme: "sendgrid", secret: pub(sgKey), wrong: pub(sgOther), timestamped: true,
+			sign: func(secret, body string, at time.Time) map[string]string {
+				ts := strconv.FormatInt(at.Unix(), 10)
+				h := sha256.Sum256([]byte(ts + body))
+				sig, err := ecdsa.SignASN1(rand.Reader, sgPrivate[secret], h[:])
+				require.NoError(t, err)
+				return map[string]string{"X-Twilio-Email-Event-Webhook-Timestamp": ts,
+					"X-Twilio-Email-Event-Webhook-Signature": base64.StdEncoding.EncodeToString(sig)}
+			}},
+		{scheme: "github", secret: "gh-secret", wrong: "gh-other",
+			sign: func(secret, body string, _ time.Time) map[string]string {
+				return map[string]string{"X-Hub-Signature-256": "sha256=" + hmacHex([]byte(secret), body)}
+			}},
+		{scheme: "token", secret: "tok-" + strings.Repeat("x", 24), wrong: "tok-" + strings.Repeat("y", 24),
+			sign: func(secret, _ string, _ time.Time) map[string]string {
+				return map[string]string{"Authorization": "Bearer " + secret}
+			}},
+	}
+}
+
+func hook(t *testing.T, base, org, path, body string, headers map[string]string) *resp {
+	t.Helper()
+	return do(t, req{base: base, method: "POST", path: "/hooks/" + org + "/" + path, body: body,
+		contentType: "application/json", headers: headers})
+}
+
+func TestWebhookVerificationSchemes(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	for _, sg := range signers(t) {
+		t.Run(sg.scheme, func(t *testing.T) {
+			t.Parallel()
+			name := "hook-" + sg.scheme
+			secretName := sg.scheme + "-secret"
+			expect(t, req{method: "PUT", path: "/v1/secrets/" + secretName, key: o.admin(),
+				body: map[string]any{"value": sg.secret}}, 204)
+			o.deploy(t, fmt.Sprintf(`switchboard: v1
+name: %s
+input: {type: object, required: [id], properties: {id: {type: string}}}
+triggers:
+  - webhook:
+      path: in/%s
+      verify: {scheme: %s, secret: %s}
+      key: ${ body.id }
+      input: '${ {"id": body.id} }'
+steps:
+  - id: echo
+    set: {got: '${ input.id }'}
+output: '${ vars.got }'
+`, name, sg.scheme, sg.scheme, secretName))
+			path := "in/" + sg.scheme
+			body := `{"id": "evt-1", "amount": 12}`
+			now := time.Now()
+
+			// forged, tampered, missing, stale: 401, nothing started
+			requireProblem(t, hook(t, env.url, o.id, path, body, sg.sign(sg.wrong, body, now)), 401, "unauthorized")
+			if sg.scheme != "token" { // a token does not sign the body
+				requireProblem(t, hook(t, env.url, o.id, path, `{"id": "evt-1", "amount": 13}`, sg.sign(sg.secret, body, now)), 401, "unauthorized")
+			}
+			requireProblem(t, hook(t, env.url, o.id, path, body, nil), 401, "unauthorized")
+			if sg.timestamped {
+				requireProblem(t, hook(t, env.url, o.id, path, body, sg.sign(sg.secret, body, now.Add(-6*time.Minute))), 401, "unauthorized")
+				requireProblem(t, hook(t, env.url, o.id, path, body, sg.sign(sg.secret, body, now.Add(6*time.Minute))), 401, "unauthorized")
+			}
+
+			// valid: 202 and a run; the same delivery again: the same run
+			first := hook(t, env.url, o.id, path, body, sg.sign(sg.secret, body, now))
+			require.Equal(t, http.StatusAccepted, first.status, "%s", first.body)
+			run := first.obj(t)
+			require.Equal(t, "started", run["status"])
+			again := hook(t, env.url, o.id, path, body, sg.sign(sg.secret, body, now))
+			require.Equal(t, http.StatusOK, again.status, "%s", again.body)
+			require.Equal(t, "duplicate", again.obj(t)["status"])
+			require.Equal(t, run["run"], again.obj(t)["run"])
+			done := o.waitRun(t, run["run"].(string), "completed")
+			require.Equal(t, "evt-1", done["output"])
+
+			// a malformed body is a 400 even when correctly signed
+			bad := `{"id": `
+			require.Equal(t, 400, hook(t, env.url, o.id, path, bad, sg.sign(sg.secret, bad, now)).status)
+			// runs of this definition: exactly one
+			eventually(t, 20*time.Second, func() bool {
+				return len(items(t, expect(t, req{method: "GET", path: "/v1/runs?definition=" + name, key: o.viewer()}, 200))) == 1
+			}, func() string { return "one run of " + name })
+		})
+	}
+}
+
+func TestWebhookRotationUnknownPathsAndNone(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	// two active secrets (one per line): either signs
+	expect(t, req{method: "PUT", path: "/v1/secrets/gh", key: o.admin(), body: map[string]any{"value": "new-secret\nold-secret"}}, 204)
+	o.deploy(t, `switchboard: v1
+name: rotated
+triggers:
+  - webhook: {path: gh, verify: {scheme: github, secret: gh}}
+steps:
+  - set: {ok: true}
+`)
+	body := `{"zen": "x"}`
+	for _, s := range []string{"new-secret", "old-secret"} {
+		r := hook(t, env.url, o.id, "gh", body, map[string]string{"X-Hub-Signature-256": "sha256=" + hmacHex([]byte(s), body)})
+		require.Equal(t, 202, r.status, "%s", r.body)
+	}
+	// unknown paths and organisations look alike
+	a := hook(t, env.url, o.id, "nope", body, nil)
+	b := hook(t, env.url, "00000000-0000-0000-0000-000000000000", "gh", body, nil)
+	requireProblem(t, a, 404, "not-found")
+	requireProblem(t, b, 404, "not-found")
+	require.Equal(t, a.obj(t)["detail"], b.obj(t)["detail"])
+
+	// `none` is refused at deploy in server mode, allowed in dev mode
+	src := `switchboard: v1
+name: open-door
+triggers:
+  - webhook: {path: open, verify: {scheme: none}}
+steps:
+  - set: {ok: true}
+`
+	rev := o.define(t, src)
+	requireProblem(t, do(t, req{method: "POST", path: "/v1/definitions/open-door/deployment", key: o.builder(),
+		body: map[string]any{"revision": jget(rev, "revision.number")}}), 422, "invalid-dsl")
+	expect(t, req{base: env.devURL, method: "POST", path: "/v1/definitions/open-door/deployment", key: o.builder(),
+		body: map[string]any{"revision": jget(rev, "revision.number")}}, 200)
+	require.Equal(t, 202, hook(t, env.devURL, o.id, "open", body, nil).status)
+	// the production API does not serve it either
+	require.Equal(t, 403, hook(t, env.url, o.id, "open", body, nil).status)
+
+	// a body that is too deep or too big: 4xx, never a crash
+	deep := strings.Repeat("[", 100) + strings.Repeat("]", 100)
+	r := hook(t, env.devURL, o.id, "open", deep, nil)
+	require.Equal(t, 400, r.status, "%s", r.body)
+	huge := `{"x": "` + strings.Repeat("a", 2<<20) + `"}`
+	require.Equal(t, 413, hook(t, env.devURL, o.id, "open", huge, nil).status)
+
+	// deliveries are recorded, accepted and refused
+	ds := items(t, expect(t, req{method: "GET", path: "/v1/webhooks/deliveries?limit=100", key: o.viewer()}, 200))
+	statuses := map[string]int{}
+	for _, d := range ds {
+		statuses[d["status"].(string)]++
+	}
+	require.GreaterOrEqual(t, statuses["started"], 3, "%v", statuses)
+	require.GreaterOrEqual(t, statuses["rejected"], 1, "%v", statuses)
+
+	// a webhook path belongs to one definition
+	o.deploy(t, `switchboard: v1
+name: first-owner
+triggers:
+  - webhook: {path: shared, verify: {scheme: github, secret: gh}}
+steps:
+  - set: {ok: true}
+`)
+	rev = o.define(t, `switchboard: v1
+name: second-owner
+triggers:
+  - webhook: {path: shared, verify: {scheme: github, secret: gh}}
+steps:
+  - set: {ok: true}
+`)
+	requireProblem(t, do(t, req{method: "POST", path: "/v1/definitions/second-owner/deployment", key: o.builder(),
+		body: map[string]any{"revision": jget(rev, "revision.number")}}), 409, "conflict")
+	// undeploying removes the route
+	expect(t, req{method: "DELETE", path: "/v1/definitions/rotated/deployment", key: o.builder()}, 200)
+	requireProblem(t, hook(t, env.url, o.id, "gh", body, map[string]string{"X-Hub-Signature-256": "sha256=" + hmacHex([]byte("new-secret"), body)}), 404, "not-found")
+}
+
+func TestStripeWebhookSignalsARunByBusinessKey(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	expect(t, req{method: "PUT", path: "/v1/secrets/stripe-webhook", key: o.admin(), body: map[string]any{"value": "whsec_abc"}}, 204)
+	name := o.deploy(t, `switchboard: v1
+name: quote-to-cash
+input: {type: object, required: [quoteId], properties: {quoteId: {type: string}}}
+concurrency: {key: '${ input.quoteId }', onConflict: skip}
+triggers:
+  - webhook:
+      path: stripe
+      verify: {scheme: stripe, secret: stripe-webhook}
+      signal: payment.succeeded
+      target: ${ "quote-to-cash:" + body.data.object.metadata.quote_id }
+steps:
+  - id: paid
+    waitFor: {signal: payment.succeeded, timeout: 1h}
+output: '${ steps.paid.output.payload }'
+`)
+	id := o.start(t, name, map[string]any{"quoteId": "Q-42"})
+	require.Equal(t, "quote-to-cash:Q-42", id)
+	o.waitStep(t, id, "waitFor", "waiting")
+	body := `{"type": "checkout.session.completed", "data": {"object": {"amount_total": 4200, "metadata": {"quote_id": "Q-42"}}}}`
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	r := hook(t, env.url, o.id, "stripe", body, map[string]string{"Stripe-Signature": "t=" + ts + ",v1=" + hmacHex([]byte("whsec_abc"), ts+"."+body)})
+	require.Equal(t, 202, r.status, "%s", r.body)
+	require.Equal(t, "signalled", r.obj(t)["status"])
+	done := o.waitRun(t, id, "completed")
+	require.EqualValues(t, 4200, jget(done["output"], "data.object.amount_total"), "the signal's payload is the body")
+
+	// a payment for a quote with no running run: 404, recorded
+	body = `{"data": {"object": {"amount_total": 1, "metadata": {"quote_id": "Q-nope"}}}}`
+	r = hook(t, env.url, o.id, "stripe", body, map[string]string{"Stripe-Signature": "t=" + ts + ",v1=" + hmacHex([]byte("whsec_abc"), ts+"."+body)})
+	requireProblem(t, r, 404, "not-found")
+}

@@ -51,7 +51,9 @@ func signers(t *testing.T) []signer {
 		return base64.StdEncoding.EncodeToString(der)
 	}
 	sgPrivate := map[string]*ecdsa.PrivateKey{pub(sgKey): sgKey, pub(sgOther): sgOther}
-	whsec := func(b byte) string { return "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32))) }
+	whsec := func(b byte) string {
+		return "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32)))
+	}
 	return []signer{
 		{scheme: "standard-webhooks", secret: whsec('k'), wrong: whsec('w'), timestamped: true,
 			sign: func(secret, body string, at time.Time) map[string]string {

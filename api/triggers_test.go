@@ -280,3 +280,95 @@ output: '${ steps.paid.output.payload }'
 	r = hook(t, env.url, o.id, "stripe", body, map[string]string{"Stripe-Signature": "t=" + ts + ",v1=" + hmacHex([]byte("whsec_abc"), ts+"."+body)})
 	requireProblem(t, r, 404, "not-found")
 }
+
+func TestEventTriggersStartEachRunOnce(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	name := o.deploy(t, `switchboard: v1
+name: escalate
+input: {type: object, required: [ticketId], properties: {ticketId: {type: string}}}
+triggers:
+  - event:
+      type: ticket.created
+      when: ${ event.data.priority == "critical" }
+      input: '${ {"ticketId": event.data.id} }'
+steps:
+  - id: note
+    set: {seen: '${ input.ticketId }'}
+output: '${ vars.seen }'
+`)
+	publish := func(id, priority string) string {
+		e := expect(t, req{method: "POST", path: "/v1/events", key: o.operator(),
+			body: map[string]any{"type": "ticket.created", "data": map[string]any{"id": id, "priority": priority}}}, 202)
+		return e["id"].(string)
+	}
+	critical, low := publish("T-1", "critical"), publish("T-2", "low")
+	delivered := func(id string) map[string]any {
+		var found map[string]any
+		eventually(t, 30*time.Second, func() bool {
+			for _, e := range items(t, expect(t, req{method: "GET", path: "/v1/events?limit=500", key: o.viewer()}, 200)) {
+				if e["id"] == id && e["deliveredAt"] != nil {
+					found = e
+					return true
+				}
+			}
+			return false
+		}, func() string { return "event " + id + " delivered" })
+		return found
+	}
+	require.Len(t, delivered(critical)["runs"], 1)
+	require.Empty(t, delivered(low)["runs"], "`when` filters the low-priority ticket")
+	runWID := delivered(critical)["runs"].([]any)[0].(string)
+	runID := strings.TrimPrefix(runWID, o.id+"/")
+	require.Equal(t, name+":event-"+critical, runID)
+	require.Equal(t, "T-1", o.waitRun(t, runID, "completed")["output"])
+
+	// a dispatcher that died after starting the runs but before marking
+	// the event: the event is delivered again, and still starts one run
+	ev, err := env.store.GetEvent(t.Context(), o.id, critical)
+	require.NoError(t, err)
+	again, err := env.dispatch.Deliver(t.Context(), *ev)
+	require.NoError(t, err)
+	require.Equal(t, []string{runWID}, again)
+	eventually(t, 20*time.Second, func() bool {
+		return len(items(t, expect(t, req{method: "GET", path: "/v1/runs?definition=" + name, key: o.viewer()}, 200))) == 1
+	}, func() string { return "exactly one run of " + name })
+}
+
+func TestScheduleTriggerFiresAndGoesWithTheDeployment(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	name := o.deploy(t, `switchboard: v1
+name: heartbeat
+triggers:
+  - schedule: {every: 2s, input: {beat: true}}
+steps:
+  - set: {ok: '${ input.beat }'}
+output: '${ vars.ok }'
+`)
+	eventually(t, 30*time.Second, func() bool {
+		for _, r := range items(t, expect(t, req{method: "GET", path: "/v1/runs?definition=" + name, key: o.viewer()}, 200)) {
+			if r["status"] == "completed" {
+				return true
+			}
+		}
+		return false
+	}, func() string { return "a scheduled run of " + name + " completed" })
+
+	tr := items(t, expect(t, req{method: "GET", path: "/v1/triggers", key: o.viewer()}, 200))
+	require.Len(t, tr, 1)
+	require.Equal(t, "schedule", tr[0]["kind"])
+	require.Equal(t, false, tr[0]["paused"])
+	expect(t, req{method: "POST", path: "/v1/definitions/" + name + "/schedules/0", key: o.operator(), body: map[string]any{"paused": true}}, 204)
+	tr = items(t, expect(t, req{method: "GET", path: "/v1/triggers", key: o.viewer()}, 200))
+	require.Equal(t, true, tr[0]["paused"])
+
+	// undeploy: the Temporal Schedule is deleted
+	id := o.id + "/" + name + "/schedule-0"
+	_, err := env.temporal.ScheduleClient().GetHandle(t.Context(), id).Describe(t.Context())
+	require.NoError(t, err)
+	expect(t, req{method: "DELETE", path: "/v1/definitions/" + name + "/deployment", key: o.builder()}, 200)
+	_, err = env.temporal.ScheduleClient().GetHandle(t.Context(), id).Describe(t.Context())
+	require.Error(t, err, "the schedule is gone with the deployment")
+	require.Empty(t, items(t, expect(t, req{method: "GET", path: "/v1/triggers", key: o.viewer()}, 200)))
+}

@@ -463,6 +463,23 @@ triggers:
 				"wf.yaml:10:22: bad cron `0 9 * *`: a cron expression has 5 fields",
 			},
 		},
+		{
+			name: "schedule intervals",
+			src: head + `steps:
+  - set: {a: 1}
+triggers:
+  - schedule: {every: 500ms}
+  - schedule: {every: soon}
+  - schedule: {every: 10s, cron: "* * * * *"}
+  - schedule: {timezone: Europe/Berlin}
+`,
+			want: []string{
+				"wf.yaml:6:23: `every` is at least 1s",
+				"wf.yaml:7:23: bad `every`: bad duration `soon`",
+				"wf.yaml:8:23: a schedule has `cron` or `every`, not both",
+				"wf.yaml:9:16: `schedule` needs `cron`",
+			},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -151,7 +151,7 @@ func checkTime(ts, now time.Time) error {
 	switch {
 	case d > Tolerance:
 		return errf(ErrStale, "timestamp is %s old (tolerance %s)", d.Round(time.Second), Tolerance)
-	case false:
+	case d < -Tolerance:
 		return errf(ErrStale, "timestamp is %s in the future (tolerance %s)", (-d).Round(time.Second), Tolerance)
 	}
 	return nil

@@ -609,3 +609,27 @@ func TestGitHubIgnoresLegacySHA1(t *testing.T) {
 		t.Errorf("sha1 only: %v, want ErrMissingSignature", err)
 	}
 }
+
+// Published test vectors, independent of the signers above.
+func TestPublishedVectors(t *testing.T) {
+	// Standard Webhooks / Svix reference example.
+	r := Request{
+		Now:  time.Unix(1614265330, 0),
+		Body: []byte(`{"test": 2432232314}`),
+		Header: header(
+			"webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek",
+			"webhook-timestamp", "1614265330",
+			"webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+	}
+	if err := Verify(Config{Scheme: "standard-webhooks"}, [][]byte{[]byte("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")}, r); err != nil {
+		t.Errorf("standard-webhooks vector: %v", err)
+	}
+	// GitHub's documented example.
+	r = Request{
+		Body:   []byte("Hello, World!"),
+		Header: header("X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"),
+	}
+	if err := Verify(Config{Scheme: "github"}, [][]byte{[]byte("It's a Secret to Everybody")}, r); err != nil {
+		t.Errorf("github vector: %v", err)
+	}
+}

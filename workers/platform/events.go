@@ -122,8 +122,12 @@ func (d *Dispatcher) deliverOne(ctx context.Context, e domain.Event) {
 	}
 }
 
-// deliver starts a run for every matching trigger; an error means the
-// event should be retried (routes already started are deduplicated).
+// Deliver starts the runs of one event without marking it delivered (what
+// a dispatcher that dies before marking has done); it returns their
+// workflow ids. An error means the event should be retried: the runs
+// already started are deduplicated by their workflow ids.
+func (d *Dispatcher) Deliver(ctx context.Context, e domain.Event) ([]string, error) { return d.deliver(ctx, e) }
+
 func (d *Dispatcher) deliver(ctx context.Context, e domain.Event) ([]string, error) {
 	routes, err := d.o.Store.EventRoutes(ctx, e.OrgID, e.Type)
 	if err != nil {

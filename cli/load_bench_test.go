@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ output: '${ vars.done }'
 var loadEnv struct {
 	once sync.Once
 	info cli.DevInfo
+	dir  string
 	tc   client.Client
 	plan *dsl.Plan
 	err  error
@@ -46,8 +48,12 @@ var loadEnv struct {
 
 func loadSetup(b *testing.B) {
 	loadEnv.once.Do(func() {
-		info, _ := startDev(b, b.TempDir()) // stopped when the process exits
-		loadEnv.info = info
+		// not b.TempDir: the platform keeps running (and writing) until the
+		// process exits, after the benchmark that started it
+		dir, err := os.MkdirTemp("", "switchboard-bench-*")
+		require.NoError(b, err)
+		info, _ := startDev(b, dir) // stopped when the process exits
+		loadEnv.info, loadEnv.dir = info, dir
 		code, body := send(b, info.API, info.OwnerKey, "POST", "/v1/definitions", "application/yaml", loadFlow)
 		require.Equal(b, 201, code, "%s", body)
 		code, body = send(b, info.API, info.OwnerKey, "POST", "/v1/definitions/one-step/deployment", "application/json", `{"revision":1}`)

@@ -15,8 +15,8 @@ type Store interface {
 	Close() error
 }
 
-// Repo reads and changes records. Every method but APIKeyByHash acts in
-// one organisation and cannot see another's rows. Errors are ErrNotFound,
+// Repo reads and changes records. Every method but APIKeyByHash and
+// ClaimEvents acts in one organisation and cannot see another's rows. Errors are ErrNotFound,
 // ErrConflict, ErrInvalid (wrapped with detail) or infrastructure errors.
 type Repo interface {
 	CreateOrg(ctx context.Context, o *Org) error
@@ -87,8 +87,8 @@ type Repo interface {
 	// ListDeliveries lists webhook deliveries newest first.
 	ListDeliveries(ctx context.Context, orgID string, p Page) ([]WebhookDelivery, error)
 
-	// PublishEvent writes an event to the outbox; call it in the
-	// transaction of the change that caused it.
+	// PublishEvent writes an event (Type and JSON Data required) to the
+	// outbox; call it in the transaction of the change that caused it.
 	PublishEvent(ctx context.Context, e *Event) error
 	// ClaimEvents leases up to limit undelivered events whose lease has
 	// expired, oldest first, for lease, counting an attempt on each: the

@@ -11,9 +11,10 @@ import (
 	"switchboard/domain"
 )
 
-// The methods below implement domain.Repo. Every query but APIKeyByHash's
-// filters by org_id; creation fills in empty ids and zero times (see newID
-// and stamp) on the record it is given.
+// The methods below (and those in triggers.go) implement domain.Repo.
+// Every query but APIKeyByHash's and ClaimEvents's filters by org_id;
+// creation fills in empty ids and zero times (see newID and stamp) on the
+// record it is given.
 
 var _ domain.Store = (*store)(nil)
 

@@ -42,6 +42,7 @@ var env struct {
 	devURL   string // the same, in dev mode (webhooks may skip verification)
 	dispatch *platform.Dispatcher
 	deadURL  string // an API whose Temporal is unreachable (and with no keyring)
+	deadDev  string // the same in dev mode, with the keyring
 	deadWait time.Duration
 	store    domain.Store
 	db       *sql.DB // the store's database, to look at raw rows
@@ -139,6 +140,10 @@ func runMain(m *testing.M) int {
 	dhs := httptest.NewServer(da.Handler())
 	defer dhs.Close()
 	env.deadURL = dhs.URL
+	ddhs := httptest.NewServer(api.New(api.Options{Store: st, Temporal: dead, Keyring: env.keyring, Logger: quiet,
+		Timeout: env.deadWait, Dev: true}).Handler())
+	defer ddhs.Close()
+	env.deadDev = ddhs.URL
 
 	return m.Run()
 }

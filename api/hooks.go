@@ -160,25 +160,30 @@ func (s *Server) deliver(ctx context.Context, c *gin.Context, route *domain.Trig
 		KeyID: "-", Role: domain.RoleOperator})
 
 	if t.Signal != "" {
-		tv, err := t.Target.Eval(act)
-		if err != nil {
-			return reject(problem(http.StatusUnprocessableEntity, ProbInvalidInput, "`target`: %v", err))
-		}
-		target := dsl.Stringify(tv)
-		if target == "" {
-			return reject(problem(http.StatusUnprocessableEntity, ProbInvalidInput, "`target` is empty for this request"))
-		}
-		wid := route.OrgID + "/" + target
-		tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-		defer cancel()
-		if err := s.temporal.SignalWorkflow(tctx, wid, "", t.Signal, json.RawMessage(raw)); err != nil {
-			var nf *serviceerror.NotFound
-			if errors.As(err, &nf) {
-				return reject(problem(http.StatusNotFound, ProbNotFound, "no running run %s to signal", target))
+		// SendGrid posts its events in batches: one signal per event
+		if list, ok := value.([]any); ok && t.Scheme == "sendgrid" {
+			var targets []string
+			for _, item := range list {
+				a := dsl.Activation{Values: map[string]any{"body": item, "headers": act.Values["headers"], "query": act.Values["query"],
+					"now": act.Values["now"]}, Locals: act.Locals}
+				payload, err := dsl.MarshalJSON(item)
+				if err != nil {
+					return reject(problem(http.StatusBadRequest, ProbBadRequest, "the body: %v", err))
+				}
+				target, p := s.signalTarget(ctx, route, t, a, payload)
+				if p != nil {
+					return reject(p)
+				}
+				targets = append(targets, target)
 			}
-			return reject(retryable(temporalErr(err, "run "+target)))
+			d.Status, d.WorkflowID = "signalled", strings.Join(targets, " ")
+			return http.StatusAccepted, HookAnswer{Status: "signalled", Run: strings.Join(targets, " ")}
 		}
-		d.Status, d.WorkflowID = "signalled", wid
+		target, p := s.signalTarget(ctx, route, t, act, raw)
+		if p != nil {
+			return reject(p)
+		}
+		d.Status, d.WorkflowID = "signalled", route.OrgID+"/"+target
 		return http.StatusAccepted, HookAnswer{Status: "signalled", Run: target}
 	}
 
@@ -204,6 +209,29 @@ func (s *Server) deliver(ctx context.Context, c *gin.Context, route *domain.Trig
 		return http.StatusAccepted, ans
 	}
 	return http.StatusOK, ans
+}
+
+// signalTarget evaluates a signalling webhook's target and sends it the
+// signal with payload.
+func (s *Server) signalTarget(ctx context.Context, route *domain.TriggerRoute, t *dsl.WebhookTrigger, act dsl.Activation, payload []byte) (string, *Problem) {
+	tv, err := t.Target.Eval(act)
+	if err != nil {
+		return "", problem(http.StatusUnprocessableEntity, ProbInvalidInput, "`target`: %v", err)
+	}
+	target := dsl.Stringify(tv)
+	if target == "" {
+		return "", problem(http.StatusUnprocessableEntity, ProbInvalidInput, "`target` is empty for this request")
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	if err := s.temporal.SignalWorkflow(tctx, route.OrgID+"/"+target, "", t.Signal, json.RawMessage(payload)); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return "", problem(http.StatusNotFound, ProbNotFound, "no running run %s to signal", target)
+		}
+		return "", retryable(temporalErr(err, "run "+target))
+	}
+	return target, nil
 }
 
 // hookSecrets are the active values of a secret: one per line, so that a

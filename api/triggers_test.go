@@ -372,3 +372,65 @@ output: '${ vars.ok }'
 	require.Error(t, err, "the schedule is gone with the deployment")
 	require.Empty(t, items(t, expect(t, req{method: "GET", path: "/v1/triggers", key: o.viewer()}, 200)))
 }
+
+func TestSendGridBatchSignalsEachRun(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	require.NoError(t, err)
+	expect(t, req{method: "PUT", path: "/v1/secrets/sendgrid-key", key: o.admin(),
+		body: map[string]any{"value": base64.StdEncoding.EncodeToString(der)}}, 204)
+	name := o.deploy(t, `switchboard: v1
+name: tracker
+input: {type: object, required: [msg], properties: {msg: {type: string}}}
+concurrency: {key: '${ input.msg }', onConflict: skip}
+triggers:
+  - webhook:
+      path: sendgrid/events
+      verify: {scheme: sendgrid, secret: sendgrid-key}
+      signal: email.event
+      target: ${ "tracker:" + body.sg_message_id }
+steps:
+  - id: ev
+    waitFor: {signal: email.event, timeout: 1h}
+output: '${ steps.ev.output.payload.event }'
+`)
+	a, b := o.start(t, name, map[string]any{"msg": "m-a"}), o.start(t, name, map[string]any{"msg": "m-b"})
+	o.waitStep(t, a, "waitFor", "waiting")
+	o.waitStep(t, b, "waitFor", "waiting")
+	body := `[{"sg_message_id": "m-a", "event": "open"}, {"sg_message_id": "m-b", "event": "click"}]`
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	h := sha256.Sum256([]byte(ts + body))
+	sig, err := ecdsa.SignASN1(rand.Reader, key, h[:])
+	require.NoError(t, err)
+	r := hook(t, env.url, o.id, "sendgrid/events", body, map[string]string{"X-Twilio-Email-Event-Webhook-Timestamp": ts,
+		"X-Twilio-Email-Event-Webhook-Signature": base64.StdEncoding.EncodeToString(sig)})
+	require.Equal(t, 202, r.status, "%s", r.body)
+	require.Equal(t, "open", o.waitRun(t, a, "completed")["output"])
+	require.Equal(t, "click", o.waitRun(t, b, "completed")["output"])
+}
+
+func TestWebhookAnswers503WhenTemporalIsDown(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	rev := o.define(t, `switchboard: v1
+name: door
+triggers:
+  - webhook: {path: door, verify: {scheme: none}}
+steps:
+  - set: {ok: true}
+`)
+	expect(t, req{base: env.devURL, method: "POST", path: "/v1/definitions/door/deployment", key: o.builder(),
+		body: map[string]any{"revision": jget(rev, "revision.number")}}, 200)
+	began := time.Now()
+	p := requireProblem(t, hook(t, env.deadDev, o.id, "door", `{"a": 1}`, nil), 503, "unavailable")
+	require.Equal(t, true, p["retryable"], "the sender retries: nothing is lost")
+	require.Less(t, time.Since(began), env.deadWait*2+8*time.Second, "answered within the deadline")
+	var failed bool
+	for _, d := range items(t, expect(t, req{method: "GET", path: "/v1/webhooks/deliveries", key: o.viewer()}, 200)) {
+		failed = failed || (d["path"] == "door" && d["status"] == "failed" && d["httpStatus"] == float64(503))
+	}
+	require.True(t, failed, "the failed delivery is recorded")
+}

@@ -434,3 +434,33 @@ steps:
 	}
 	require.True(t, failed, "the failed delivery is recorded")
 }
+
+func TestChildWorkflowsResolveInTheirOrganisation(t *testing.T) {
+	t.Parallel()
+	o, other := newOrg(t), newOrg(t)
+	child := `switchboard: v1
+name: scorer
+input: {type: object, properties: {n: {type: integer}}}
+steps:
+  - set: {score: '${ input.n * 2 }'}
+output: '${ {"score": vars.score, "run": run.id} }'
+`
+	o.deploy(t, child)
+	parent := `switchboard: v1
+name: parent
+steps:
+  - id: c
+    workflow: scorer
+    with: {n: 21}
+output: '${ steps.c.output }'
+`
+	name := o.deploy(t, parent)
+	done := o.waitRun(t, o.start(t, name, nil), "completed")
+	require.EqualValues(t, 42, jget(done["output"], "score"))
+	require.NotContains(t, jget(done["output"], "run"), o.id, "run.id is the id without the organisation")
+
+	// the other organisation has a parent but no scorer: the child is not found there
+	name = other.deploy(t, parent)
+	failed := other.waitRun(t, other.start(t, name, nil), "failed")
+	require.Equal(t, "WorkflowNotFound", jget(failed["error"], "type"), "%v", failed["error"])
+}

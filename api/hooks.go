@@ -194,7 +194,13 @@ func (s *Server) deliver(ctx context.Context, c *gin.Context, route *domain.Trig
 	started, code, err := s.startRunDedup(actx, route.Definition, raw, idem, true)
 	if err != nil {
 		var p *Problem
-		if errors.As(err, &p) && p.Status < 500 {
+		if errors.As(err, &p) && p.Status < 500 && !p.Retryable {
+			return reject(p)
+		}
+		if p != nil && p.Retryable && p.Status < 500 {
+			// e.g. the first delivery with this key is still being handled:
+			// a 5xx makes the sender retry
+			p.Status, p.Type, p.Title = http.StatusServiceUnavailable, ProblemBase+ProbUnavailable, http.StatusText(http.StatusServiceUnavailable)
 			return reject(p)
 		}
 		return reject(retryable(err))

@@ -5,6 +5,7 @@ package cli_test
 
 import (
 	"bufio"
+	"fmt"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -269,4 +270,91 @@ func (l *lockedWriter) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.String()
+}
+
+// TestEventsSurviveKill9 publishes business events, kills `switchboard dev`
+// with -9 while its dispatcher is delivering them, starts it again, and
+// checks that every event started exactly one run.
+func TestEventsSurviveKill9(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startDevProcess(t, dir)
+	key := p.key
+	src := `switchboard: v1
+name: on-event
+input: {type: object, required: [n], properties: {n: {type: integer}}}
+triggers:
+  - event: {type: thing.happened, input: '${ {"n": event.data.n} }'}
+steps:
+  - wait: 1s
+  - set: {n: '${ input.n }'}
+output: '${ vars.n }'
+`
+	code, body := send(t, p.api, key, "POST", "/v1/definitions", "application/yaml", src)
+	require.Equal(t, 201, code, "%s", body)
+	code, body = send(t, p.api, key, "POST", "/v1/definitions/on-event/deployment", "application/json", `{"revision":1}`)
+	require.Equal(t, 200, code, "%s", body)
+	const n = 150
+	for i := range n {
+		code, body = send(t, p.api, key, "POST", "/v1/events", "application/json", fmt.Sprintf(`{"type":"thing.happened","data":{"n":%d}}`, i))
+		require.Equal(t, 202, code, "%s", body)
+	}
+	// kill it while the dispatcher is at work
+	info := cli.DevInfo{API: p.api, OwnerKey: key}
+	delivered := 0
+	require.Eventually(t, func() bool {
+		var page struct{ Items []struct{ DeliveredAt *string } }
+		getJSON(t, info, "/v1/events?limit=500", &page)
+		delivered = 0
+		for _, e := range page.Items {
+			if e.DeliveredAt != nil {
+				delivered++
+			}
+		}
+		return delivered > 0
+	}, 30*time.Second, 20*time.Millisecond, "some events delivered")
+	require.NoError(t, p.cmd.Process.Signal(os.Kill))
+	t.Logf("killed with %d of %d events marked delivered", delivered, n)
+	_ = p.cmd.Wait()
+
+	p2 := startDevProcess(t, dir)
+	info.API = p2.api
+	type event struct {
+		DeliveredAt *string  `json:"deliveredAt"`
+		Runs        []string `json:"runs"`
+	}
+	var page struct{ Items []event }
+	require.Eventually(t, func() bool {
+		page.Items = nil
+		getJSON(t, info, "/v1/events?limit=500", &page)
+		for _, e := range page.Items {
+			if e.DeliveredAt == nil {
+				return false
+			}
+		}
+		return len(page.Items) == n
+	}, 3*time.Minute, 250*time.Millisecond, "every event delivered after the restart; log:\n%s", p2.logs)
+	seen := map[string]bool{}
+	for _, e := range page.Items {
+		require.Len(t, e.Runs, 1)
+		require.False(t, seen[e.Runs[0]], "run %s started by two events", e.Runs[0])
+		seen[e.Runs[0]] = true
+	}
+	// and Temporal has exactly one run per event (visibility settles)
+	require.Eventually(t, func() bool {
+		var runs struct {
+			Items      []struct{ ID string }
+			NextCursor string
+		}
+		total, cursor := 0, ""
+		for {
+			getJSON(t, info, "/v1/runs?definition=on-event&limit=500&cursor="+cursor, &runs)
+			total += len(runs.Items)
+			if runs.NextCursor == "" {
+				break
+			}
+			cursor = runs.NextCursor
+		}
+		return total == n
+	}, time.Minute, 500*time.Millisecond, "exactly %d runs of on-event", n)
 }

@@ -98,8 +98,10 @@ type Repo interface {
 	// MarkEventDelivered records the runs an event started or signalled.
 	MarkEventDelivered(ctx context.Context, orgID, id string, runs []string) error
 	// MarkEventFailed records a failed attempt; the event is claimable
-	// again at retryAt.
-	MarkEventFailed(ctx context.Context, orgID, id, reason string, retryAt time.Time) error
+	// again at retryAt. attempt is the Attempts of the claim that failed:
+	// ErrConflict when the event was claimed again since, or delivered
+	// (the newer claim, or the delivery, wins).
+	MarkEventFailed(ctx context.Context, orgID, id string, attempt int, reason string, retryAt time.Time) error
 	GetEvent(ctx context.Context, orgID, id string) (*Event, error)
 	// ListEvents lists events newest first.
 	ListEvents(ctx context.Context, orgID string, p Page) ([]Event, error)

@@ -220,10 +220,17 @@ func (r *repo) MarkEventDelivered(ctx context.Context, orgID, id string, runs []
 
 // MarkEventFailed records a failed attempt: the event may be claimed again
 // from retryAt (now when zero). A delivered event stays delivered.
-func (r *repo) MarkEventFailed(ctx context.Context, orgID, id, reason string, retryAt time.Time) error {
-	return r.execOne(ctx, "mark event failed "+id,
-		`UPDATE events SET last_error = ?, available_at = ? WHERE org_id = ? AND id = ?`,
-		reason, r.ts(stamp(retryAt)), orgID, id)
+func (r *repo) MarkEventFailed(ctx context.Context, orgID, id string, attempt int, reason string, retryAt time.Time) error {
+	n, err := r.exec(ctx, `UPDATE events SET last_error = ?, available_at = ?
+		WHERE org_id = ? AND id = ? AND attempts = ? AND delivered_at IS NULL`,
+		reason, r.ts(stamp(retryAt)), orgID, id, attempt)
+	if err != nil || n > 0 {
+		return wrap("mark event failed "+id, err)
+	}
+	if _, err := r.GetEvent(ctx, orgID, id); err != nil {
+		return err
+	}
+	return wrap("mark event failed "+id, fmt.Errorf("%w: the event was claimed again or delivered since attempt %d", domain.ErrConflict, attempt))
 }
 
 func (r *repo) GetEvent(ctx context.Context, orgID, id string) (*domain.Event, error) {

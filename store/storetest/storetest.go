@@ -668,7 +668,7 @@ func testTenantIsolation(t *testing.T, s domain.Store) {
 	require.NoError(t, err)
 	require.Empty(t, events)
 	notFound(s.MarkEventDelivered(ctx, b.ID, ev.ID, []string{"forged"}))
-	notFound(s.MarkEventFailed(ctx, b.ID, ev.ID, "forged", time.Now().Add(time.Hour)))
+	notFound(s.MarkEventFailed(ctx, b.ID, ev.ID, 0, "forged", time.Now().Add(time.Hour)))
 	gotEv, err := s.GetEvent(ctx, a.ID, ev.ID)
 	require.NoError(t, err)
 	require.Equal(t, ev, gotEv, "b could not mark a's event")

@@ -245,14 +245,14 @@ func testEvents(t *testing.T, s domain.Store) {
 	require.Equal(t, first, *got.DeliveredAt, "marking again keeps the first delivery time")
 	require.Nil(t, got.Runs)
 
-	require.NoError(t, s.MarkEventFailed(ctx, o.ID, e2.ID, "no route answered", time.Now().Add(time.Hour)))
+	require.NoError(t, s.MarkEventFailed(ctx, o.ID, e2.ID, 0, "no route answered", time.Now().Add(time.Hour)))
 	got, err = s.GetEvent(ctx, o.ID, e2.ID)
 	require.NoError(t, err)
 	require.Equal(t, "no route answered", got.LastError)
 	require.Nil(t, got.DeliveredAt)
 
 	require.ErrorIs(t, s.MarkEventDelivered(ctx, o.ID, "no-such-event", nil), domain.ErrNotFound)
-	require.ErrorIs(t, s.MarkEventFailed(ctx, o.ID, "no-such-event", "x", time.Now()), domain.ErrNotFound)
+	require.ErrorIs(t, s.MarkEventFailed(ctx, o.ID, "no-such-event", 0, "x", time.Now()), domain.ErrNotFound)
 
 	// An event published in a transaction that rolls back never was.
 	boom := errors.New("boom")
@@ -314,19 +314,23 @@ func testEventClaims(t *testing.T, s domain.Store) {
 
 	// A failed event comes back at its retry time, not before; the attempts
 	// add up.
-	require.NoError(t, s.MarkEventFailed(ctx, a.ID, e1.ID, "workflow start failed", time.Now().Add(time.Hour)))
+	require.NoError(t, s.MarkEventFailed(ctx, a.ID, e1.ID, 1, "workflow start failed", time.Now().Add(time.Hour)))
 	require.Empty(t, claim(10, time.Hour), "e1 retries in an hour")
-	require.NoError(t, s.MarkEventFailed(ctx, a.ID, e1.ID, "workflow start failed again", time.Now().Add(-time.Second)))
+	require.NoError(t, s.MarkEventFailed(ctx, a.ID, e1.ID, 1, "workflow start failed again", time.Now().Add(-time.Second)))
 	got = claim(10, time.Hour)
 	require.Equal(t, []string{e1.ID}, ids(got))
 	require.Equal(t, 2, got[0].Attempts)
 	require.Equal(t, "workflow start failed again", got[0].LastError)
+	// the first claim's dispatcher, late: its failure no longer counts
+	require.ErrorIs(t, s.MarkEventFailed(ctx, a.ID, e1.ID, 1, "stale claim", time.Now().Add(time.Hour)), domain.ErrConflict)
+	require.Equal(t, "workflow start failed again", event(e1).LastError)
 
 	// Delivered events are never claimed again, failed or not.
 	require.NoError(t, s.MarkEventDelivered(ctx, a.ID, e1.ID, []string{"wf-1"}))
-	require.NoError(t, s.MarkEventFailed(ctx, a.ID, e1.ID, "late failure", time.Now().Add(-time.Hour)))
+	require.ErrorIs(t, s.MarkEventFailed(ctx, a.ID, e1.ID, 2, "late failure", time.Now().Add(-time.Hour)), domain.ErrConflict,
+		"a delivered event cannot be failed")
 	require.NoError(t, s.MarkEventDelivered(ctx, b.ID, e2.ID, nil))
-	require.NoError(t, s.MarkEventFailed(ctx, a.ID, e3.ID, "retry now", time.Time{}))
+	require.NoError(t, s.MarkEventFailed(ctx, a.ID, e3.ID, 1, "retry now", time.Time{}))
 	require.Equal(t, []string{e3.ID}, ids(claim(10, time.Hour)))
 	require.Empty(t, claim(10, time.Hour))
 	got1 := event(e1)

@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -112,7 +113,7 @@ func (d *Dispatcher) deliverOne(ctx context.Context, e domain.Event) {
 		// back off: 1s, 2s, 4s, ... up to 5 minutes
 		wait := min(time.Duration(1<<min(e.Attempts, 9))*time.Second, 5*time.Minute)
 		d.o.Logger.Warn("events: delivery failed; will retry", "event", e.ID, "type", e.Type, "attempt", e.Attempts, "retryIn", wait, "error", err)
-		if merr := d.o.Store.MarkEventFailed(bg, e.OrgID, e.ID, err.Error(), time.Now().Add(wait)); merr != nil {
+		if merr := d.o.Store.MarkEventFailed(bg, e.OrgID, e.ID, e.Attempts, err.Error(), time.Now().Add(wait)); merr != nil && !errors.Is(merr, domain.ErrConflict) {
 			d.o.Logger.Error("events: mark failed", "event", e.ID, "error", merr)
 		}
 		return
@@ -126,7 +127,9 @@ func (d *Dispatcher) deliverOne(ctx context.Context, e domain.Event) {
 // a dispatcher that dies before marking has done); it returns their
 // workflow ids. An error means the event should be retried: the runs
 // already started are deduplicated by their workflow ids.
-func (d *Dispatcher) Deliver(ctx context.Context, e domain.Event) ([]string, error) { return d.deliver(ctx, e) }
+func (d *Dispatcher) Deliver(ctx context.Context, e domain.Event) ([]string, error) {
+	return d.deliver(ctx, e)
+}
 
 func (d *Dispatcher) deliver(ctx context.Context, e domain.Event) ([]string, error) {
 	routes, err := d.o.Store.EventRoutes(ctx, e.OrgID, e.Type)

@@ -6,6 +6,7 @@ package api_test
 // across a redelivery), and schedules.
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hmac"
@@ -15,13 +16,24 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"switchboard/activities/catalog"
+	"switchboard/api"
+	"switchboard/domain"
+	"switchboard/dsl"
+	"switchboard/store"
+	"switchboard/store/storetest"
+	"switchboard/workers/platform"
 )
 
 func hmacHex(key []byte, msg string) string {
@@ -463,4 +475,74 @@ output: '${ steps.c.output }'
 	name = other.deploy(t, parent)
 	failed := other.waitRun(t, other.start(t, name, nil), "failed")
 	require.Equal(t, "WorkflowNotFound", jget(failed["error"], "type"), "%v", failed["error"])
+}
+
+// TestTwoDispatchersOnPostgres runs two event dispatchers at once over a
+// PostgreSQL store (as two workers would): every event starts exactly one
+// run.
+func TestTwoDispatchersOnPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	pg, err := store.Open(ctx, storetest.PostgresURL(t), store.Options{})
+	require.NoError(t, err)
+	defer pg.Close()
+	org, _, err := api.Bootstrap(ctx, pg, "pg-org", "owner@pg.test")
+	require.NoError(t, err)
+	src := `switchboard: v1
+name: counted
+input: {type: object, required: [n], properties: {n: {type: integer}}}
+triggers:
+  - event: {type: thing.counted, input: '${ {"n": event.data.n} }'}
+steps:
+  - set: {n: '${ input.n }'}
+`
+	p, diags := dsl.Compile("counted.yaml", []byte(src), dsl.Options{Registry: catalog.Registry()})
+	require.Empty(t, diags)
+	d := &domain.Definition{OrgID: org.ID, Name: "counted"}
+	require.NoError(t, pg.CreateDefinition(ctx, d))
+	require.NoError(t, pg.CreateRevision(ctx, &domain.Revision{OrgID: org.ID, DefinitionID: d.ID, Source: src, Format: "yaml", PlanHash: p.Hash, Author: "test"}))
+	require.NoError(t, pg.Deploy(ctx, &domain.Deployment{OrgID: org.ID, DefinitionID: d.ID, Revision: 1, DeployedBy: "test"}))
+	require.NoError(t, pg.SetTriggerRoutes(ctx, org.ID, d.ID, []domain.TriggerRoute{{OrgID: org.ID, Kind: domain.TriggerEvent,
+		Key: "thing.counted", DefinitionID: d.ID, Definition: "counted", Revision: 1, Index: 0}}))
+
+	const n = 100
+	ids := make([]string, n)
+	for i := range n {
+		e := &domain.Event{OrgID: org.ID, Type: "thing.counted", Data: []byte(fmt.Sprintf(`{"n": %d}`, i))}
+		require.NoError(t, pg.PublishEvent(ctx, e))
+		ids[i] = e.ID
+	}
+	dctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = platform.NewDispatcher(platform.DispatcherOptions{Client: env.temporal, Store: pg, Batch: 7,
+				Idle: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}).Run(dctx)
+		}()
+	}
+	defer func() { stop(); wg.Wait() }()
+
+	runs := map[string]bool{}
+	eventually(t, time.Minute, func() bool {
+		clear(runs)
+		for _, id := range ids {
+			e, err := pg.GetEvent(ctx, org.ID, id)
+			require.NoError(t, err)
+			if e.DeliveredAt == nil {
+				return false
+			}
+			require.Len(t, e.Runs, 1)
+			runs[e.Runs[0]] = true
+		}
+		return true
+	}, func() string { return "every event delivered" })
+	require.Len(t, runs, n, "one distinct run per event")
+	eventually(t, time.Minute, func() bool {
+		resp, err := env.temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: "default",
+			Query: fmt.Sprintf("SwitchboardOrg = '%s' AND SwitchboardDefinition = 'counted'", org.ID)})
+		require.NoError(t, err)
+		return resp.GetCount() == n
+	}, func() string { return "Temporal has exactly one run per event" })
 }

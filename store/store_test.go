@@ -1,17 +1,10 @@
 package store
 
 import (
-	"cmp"
-	"context"
 	"database/sql"
-	"fmt"
-	"math/rand/v2"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -175,46 +168,5 @@ func sqliteURL(t *testing.T) string {
 	return "sqlite:" + filepath.Join(t.TempDir(), "switchboard.db")
 }
 
-var testDatabaseURL = cmp.Or(os.Getenv("TEST_DATABASE_URL"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-
-// postgresAdmin is the connection the tests create and drop schemas with.
-var postgresAdmin = sync.OnceValues(func() (*sql.DB, error) {
-	db, err := sql.Open("pgx", testDatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-})
-
-// postgresURL creates a schema of its own for t, dropped when t ends, and
-// returns the URL of the test database with that schema as search_path.
-// The Postgres tests fail, never skip, when there is no Postgres.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	u, err := url.Parse(testDatabaseURL)
-	require.NoError(t, err, "TEST_DATABASE_URL")
-	db, err := postgresAdmin()
-	if err != nil {
-		t.Fatalf("Postgres is not reachable at %s: %v\n"+
-			"Start the local cluster with\n\tpg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"+
-			"or set TEST_DATABASE_URL to a database the tests may create schemas in.", u.Redacted(), err)
-	}
-	schema := fmt.Sprintf("sb_test_%016x", rand.Uint64())
-	_, err = db.ExecContext(t.Context(), "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// postgresURL is a schema of t's own in the test database (storetest.PostgresURL).
+func postgresURL(t *testing.T) string { return storetest.PostgresURL(t) }

@@ -14,10 +14,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"switchboard/api/webhook"
 	"switchboard/domain"
 	"switchboard/dsl"
+	"switchboard/workflows"
 )
 
 // maxBodyDepth bounds the nesting of a webhook's JSON body.
@@ -179,7 +181,19 @@ func (s *Server) deliver(ctx context.Context, c *gin.Context, route *domain.Trig
 			d.Status, d.WorkflowID = "signalled", strings.Join(targets, " ")
 			return http.StatusAccepted, HookAnswer{Status: "signalled", Run: strings.Join(targets, " ")}
 		}
-		target, p := s.signalTarget(ctx, route, t, act, raw)
+		payload, err := dsl.MarshalJSON(value)
+		if err != nil {
+			return reject(problem(http.StatusBadRequest, ProbBadRequest, "the body: %v", err))
+		}
+		if t.Start {
+			target, runID, p := s.signalWithStart(ctx, route, plan, t, act, payload, raw)
+			if p != nil {
+				return reject(p)
+			}
+			d.Status, d.WorkflowID, d.RunID = "signalled", route.OrgID+"/"+target, runID
+			return http.StatusAccepted, HookAnswer{Status: "signalled", Run: target, RunID: runID}
+		}
+		target, p := s.signalTarget(ctx, route, t, act, payload)
 		if p != nil {
 			return reject(p)
 		}
@@ -238,6 +252,38 @@ func (s *Server) signalTarget(ctx context.Context, route *domain.TriggerRoute, t
 		return "", retryable(temporalErr(err, "run "+target))
 	}
 	return target, nil
+}
+
+// signalWithStart signals the run target names, starting it with input
+// first when none is running (`start: true`).
+func (s *Server) signalWithStart(ctx context.Context, route *domain.TriggerRoute, plan *dsl.Plan, t *dsl.WebhookTrigger,
+	act dsl.Activation, payload, input []byte) (string, string, *Problem) {
+	tv, err := t.Target.Eval(act)
+	if err != nil {
+		return "", "", problem(http.StatusUnprocessableEntity, ProbInvalidInput, "`target`: %v", err)
+	}
+	target := dsl.Stringify(tv)
+	if target == "" || !strings.HasPrefix(target, route.Definition+":") {
+		return "", "", problem(http.StatusUnprocessableEntity, ProbInvalidInput,
+			"`target` must name a run of %s (`%s:<key>`) to start it; got %q", route.Definition, route.Definition, target)
+	}
+	if err := validateInput(plan, input); err != nil {
+		var p *Problem
+		errors.As(err, &p)
+		return "", "", p
+	}
+	wid := route.OrgID + "/" + target
+	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	run, err := s.temporal.SignalWithStartWorkflow(tctx, wid, t.Signal, json.RawMessage(payload),
+		client.StartWorkflowOptions{ID: wid, TaskQueue: s.opts.TaskQueue,
+			TypedSearchAttributes: workflows.RunAttributes(route.OrgID, route.Definition, route.Revision)},
+		workflows.WorkflowName, workflows.RunInput{Plan: plan, Input: input,
+			Meta: workflows.RunMeta{Revision: route.Revision, Org: route.OrgID, ID: target}})
+	if err != nil {
+		return "", "", retryable(temporalErr(err, "run "+target))
+	}
+	return target, run.GetRunID(), nil
 }
 
 // hookSecrets are the active values of a secret: one per line, so that a

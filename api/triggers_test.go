@@ -546,3 +546,40 @@ steps:
 		return resp.GetCount() == n
 	}, func() string { return "Temporal has exactly one run per event" })
 }
+
+func TestSignalWithStartWebhook(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	expect(t, req{method: "PUT", path: "/v1/secrets/onb", key: o.admin(), body: map[string]any{"value": "onb-secret"}}, 204)
+	name := o.deploy(t, `switchboard: v1
+name: onboarding
+input: {type: object, required: [customer], properties: {customer: {type: string}}}
+triggers:
+  - webhook:
+      path: onboarding/step
+      verify: {scheme: github, secret: onb}
+      signal: step.done
+      target: ${ "onboarding:" + body.customer }
+      start: true
+      input: '${ {"customer": body.customer} }'
+steps:
+  - id: first
+    waitFor: {signal: step.done, timeout: 1h}
+  - id: second
+    waitFor: {signal: step.done, timeout: 1h}
+output: '${ {"customer": input.customer, "steps": [steps.first.output.payload.step, steps.second.output.payload.step]} }'
+`)
+	send := func(step string) *resp {
+		body := fmt.Sprintf(`{"customer": "c-7", "step": "%s"}`, step)
+		return hook(t, env.url, o.id, "onboarding/step", body, map[string]string{"X-Hub-Signature-256": "sha256=" + hmacHex([]byte("onb-secret"), body)})
+	}
+	first := send("profile")
+	require.Equal(t, 202, first.status, "%s", first.body)
+	require.Equal(t, name+":c-7", first.obj(t)["run"], "the first delivery started the run named by target")
+	o.waitStep(t, name+":c-7", "waitFor", "waiting") // the second waitFor
+	second := send("billing")
+	require.Equal(t, 202, second.status, "%s", second.body)
+	require.Equal(t, first.obj(t)["runId"], second.obj(t)["runId"], "the second delivery signalled the same run")
+	done := o.waitRun(t, name+":c-7", "completed")
+	require.Equal(t, map[string]any{"customer": "c-7", "steps": []any{"profile", "billing"}}, done["output"])
+}

@@ -291,6 +291,14 @@ func (c *compiler) str(n *Node, what string) string {
 	return n.Str
 }
 
+func (c *compiler) boolean(n *Node, what string) bool {
+	if n.Kind != BoolNode {
+		c.r.at(n.Pos, "`%s` must be true or false, not %s", what, n.describe())
+		return false
+	}
+	return n.Bool
+}
+
 func (c *compiler) mapNode(n *Node, what string) bool {
 	if n.Kind != MapNode {
 		c.r.at(n.Pos, "%s must be a map, not %s", what, n.describe())

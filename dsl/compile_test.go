@@ -464,6 +464,21 @@ triggers:
 			},
 		},
 		{
+			name: "signal-with-start",
+			src: head + `steps:
+  - waitFor: {signal: go}
+triggers:
+  - webhook: {path: a, verify: {scheme: none}, start: true}
+  - webhook: {path: b, verify: {scheme: none}, signal: go, target: x, start: "yes"}
+  - webhook: {path: c, verify: {scheme: none}, signal: go, target: x, input: {a: 1}}
+`,
+			want: []string{
+				"wf.yaml:6:55: `start` is only used with `signal` (signal-with-start)",
+				"wf.yaml:7:78: `start` must be true or false, not a string",
+				"wf.yaml:8:56: a webhook either starts runs (`input`) or signals one (`signal` + `target`), not both; `start: true` does both",
+			},
+		},
+		{
 			name: "schedule intervals",
 			src: head + `steps:
   - set: {a: 1}

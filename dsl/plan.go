@@ -205,6 +205,8 @@ type WebhookTrigger struct {
 	Input  *Value `json:"input,omitempty"`
 	Signal string `json:"signal,omitempty"`
 	Target *Value `json:"target,omitempty"`
+	// Start: signal-with-start (an extension of DSL v1).
+	Start bool `json:"start,omitempty"`
 }
 
 type EventTrigger struct {

@@ -109,6 +109,7 @@ func JSONSchema(reg *Registry) []byte {
 					"input":  map[string]any{"description": "The run's input, built from `body`, `headers`, `query`."},
 					"signal": map[string]any{"type": "string", "description": "Deliver to a running run instead of starting one."},
 					"target": map[string]any{"description": "Workflow id of the run to signal."},
+					"start":  map[string]any{"type": "boolean", "description": "Signal-with-start: start the run named by `target` (with `input`) when none is running; an extension of DSL v1."},
 				}},
 			"event": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"type"},
 				"properties": map[string]any{

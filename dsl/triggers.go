@@ -76,7 +76,7 @@ func triggerScope(names ...string) scope {
 }
 
 func (c *compiler) webhook(n *Node) *WebhookTrigger {
-	if !c.kindMap(n, "webhook", []string{"path", "verify", "key", "input", "signal", "target"}) {
+	if !c.kindMap(n, "webhook", []string{"path", "verify", "key", "input", "signal", "target", "start"}) {
 		return nil
 	}
 	w := &WebhookTrigger{Scheme: "none"}
@@ -124,8 +124,13 @@ func (c *compiler) webhook(n *Node) *WebhookTrigger {
 	if s := n.Get("signal"); s != nil {
 		w.Signal = c.signalName(s)
 		c.triggerPos[w] = s.Pos // an unknown signal is reported here
-		if n.Get("input") != nil {
-			c.r.at(s.Pos, "a webhook either starts runs (`input`) or signals one (`signal` + `target`), not both")
+		// an extension of DSL v1: `start: true` signals-with-start (the run
+		// named by `target` is started with `input` when none is running)
+		if st := n.Get("start"); st != nil {
+			w.Start = c.boolean(st, "start")
+		}
+		if n.Get("input") != nil && !w.Start {
+			c.r.at(s.Pos, "a webhook either starts runs (`input`) or signals one (`signal` + `target`), not both; `start: true` does both (signal-with-start)")
 		}
 		if t := n.Get("target"); t == nil {
 			c.r.at(s.Pos, "a signalling webhook needs `target`: the workflow id of the run to signal")
@@ -134,6 +139,8 @@ func (c *compiler) webhook(n *Node) *WebhookTrigger {
 		}
 	} else if t := n.Get("target"); t != nil {
 		c.r.at(t.Pos, "`target` is only used with `signal`")
+	} else if st := n.Get("start"); st != nil {
+		c.r.at(st.Pos, "`start` is only used with `signal` (signal-with-start)")
 	}
 	return w
 }

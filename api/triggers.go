@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -120,8 +121,8 @@ func (s *Server) scheduleOptions(d *domain.Definition, rev int, plan *dsl.Plan, 
 	return &client.ScheduleOptions{
 		ID:            id,
 		Spec:          scheduleSpec(t),
-		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		CatchupWindow: time.Minute,
+		Overlap:       overlapPolicy(t.Overlap),
+		CatchupWindow: cmp.Or(t.CatchupWindow.D(), time.Minute),
 		Action: &client.ScheduleWorkflowAction{
 			// <org>/<definition>:schedule-<n>; Temporal appends the scheduled time
 			ID:        d.OrgID + "/" + d.Name + ":" + id[strings.LastIndex(id, "/")+1:],
@@ -132,6 +133,22 @@ func (s *Server) scheduleOptions(d *domain.Definition, rev int, plan *dsl.Plan, 
 			TypedSearchAttributes: workflows.RunAttributes(d.OrgID, d.Name, rev),
 		},
 	}, nil
+}
+
+func overlapPolicy(p string) enumspb.ScheduleOverlapPolicy {
+	switch p {
+	case "bufferOne":
+		return enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE
+	case "bufferAll":
+		return enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL
+	case "allow":
+		return enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL
+	case "cancelOther":
+		return enumspb.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER
+	case "terminateOther":
+		return enumspb.SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER
+	}
+	return enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
 }
 
 func scheduleSpec(t *dsl.ScheduleTrigger) client.ScheduleSpec {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"switchboard/activities/catalog"
@@ -353,7 +354,7 @@ func TestScheduleTriggerFiresAndGoesWithTheDeployment(t *testing.T) {
 	name := o.deploy(t, `switchboard: v1
 name: heartbeat
 triggers:
-  - schedule: {every: 2s, input: {beat: true}}
+  - schedule: {every: 2s, input: {beat: true}, overlap: bufferOne, catchupWindow: 5m}
 steps:
   - set: {ok: '${ input.beat }'}
 output: '${ vars.ok }'
@@ -377,8 +378,10 @@ output: '${ vars.ok }'
 
 	// undeploy: the Temporal Schedule is deleted
 	id := o.id + "/" + name + "/schedule-0"
-	_, err := env.temporal.ScheduleClient().GetHandle(t.Context(), id).Describe(t.Context())
+	desc, err := env.temporal.ScheduleClient().GetHandle(t.Context(), id).Describe(t.Context())
 	require.NoError(t, err)
+	require.Equal(t, enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE, desc.Schedule.Policy.Overlap)
+	require.Equal(t, 5*time.Minute, desc.Schedule.Policy.CatchupWindow)
 	expect(t, req{method: "DELETE", path: "/v1/definitions/" + name + "/deployment", key: o.builder()}, 200)
 	_, err = env.temporal.ScheduleClient().GetHandle(t.Context(), id).Describe(t.Context())
 	require.Error(t, err, "the schedule is gone with the deployment")

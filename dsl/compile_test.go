@@ -487,12 +487,15 @@ triggers:
   - schedule: {every: soon}
   - schedule: {every: 10s, cron: "* * * * *"}
   - schedule: {timezone: Europe/Berlin}
+  - schedule: {every: 1m, overlap: queue, catchupWindow: 1s}
 `,
 			want: []string{
 				"wf.yaml:6:23: `every` is at least 1s",
 				"wf.yaml:7:23: bad `every`: bad duration `soon`",
 				"wf.yaml:8:23: a schedule has `cron` or `every`, not both",
 				"wf.yaml:9:16: `schedule` needs `cron`",
+				"wf.yaml:10:36: unknown overlap policy `queue`",
+				"wf.yaml:10:58: `catchupWindow` is at least 10s",
 			},
 		},
 	}

@@ -216,10 +216,12 @@ type EventTrigger struct {
 }
 
 type ScheduleTrigger struct {
-	Cron     string   `json:"cron,omitempty"`
-	Every    Duration `json:"every,omitempty"`
-	Timezone string   `json:"timezone,omitempty"`
-	Input    *Value   `json:"input,omitempty"`
+	Cron          string   `json:"cron,omitempty"`
+	Every         Duration `json:"every,omitempty"`
+	Overlap       string   `json:"overlap,omitempty"`
+	CatchupWindow Duration `json:"catchupWindow,omitempty"`
+	Timezone      string   `json:"timezone,omitempty"`
+	Input         *Value   `json:"input,omitempty"`
 }
 
 // computeHash sets p.Hash to the SHA-256 of the plan's JSON without the hash.

@@ -120,10 +120,12 @@ func JSONSchema(reg *Registry) []byte {
 			"schedule": map[string]any{"type": "object", "additionalProperties": false,
 				"oneOf": []any{map[string]any{"required": []string{"cron"}}, map[string]any{"required": []string{"every"}}},
 				"properties": map[string]any{
-					"cron":     map[string]any{"type": "string"},
-					"every":    map[string]any{"type": "string", "description": "An interval instead of a cron expression (e.g. `15m`); an extension of DSL v1."},
-					"timezone": map[string]any{"type": "string"},
-					"input":    map[string]any{},
+					"cron":          map[string]any{"type": "string"},
+					"every":         map[string]any{"type": "string", "description": "An interval instead of a cron expression (e.g. `15m`); an extension of DSL v1."},
+					"overlap":       map[string]any{"enum": overlapPolicies, "description": "When the previous run is still going (default skip); an extension of DSL v1."},
+					"catchupWindow": map[string]any{"type": "string", "description": "How late a missed time may still start (default 1m, at least 10s); an extension of DSL v1."},
+					"timezone":      map[string]any{"type": "string"},
+					"input":         map[string]any{},
 				}},
 		},
 	}

@@ -169,7 +169,7 @@ func (c *compiler) eventTrigger(n *Node) *EventTrigger {
 }
 
 func (c *compiler) schedule(n *Node) *ScheduleTrigger {
-	if !c.kindMap(n, "schedule", []string{"cron", "every", "timezone", "input"}) {
+	if !c.kindMap(n, "schedule", []string{"cron", "every", "timezone", "input", "overlap", "catchupWindow"}) {
 		return nil
 	}
 	s := &ScheduleTrigger{}
@@ -206,8 +206,34 @@ func (c *compiler) schedule(n *Node) *ScheduleTrigger {
 	if i := n.Get("input"); i != nil {
 		s.Input = c.value(i, triggerScope())
 	}
+	// extensions of DSL v1: what a schedule does when a run is still going
+	// at the next time, and how late a missed time may still start
+	if o := n.Get("overlap"); o != nil {
+		v := c.str(o, "overlap")
+		if !contains(overlapPolicies, v) {
+			c.r.at(o.Pos, "unknown overlap policy `%s`; policies are %s%s", v, quoteList(overlapPolicies), suggest(v, overlapPolicies))
+		} else {
+			s.Overlap = v
+		}
+	}
+	if cw := n.Get("catchupWindow"); cw != nil {
+		d, err := ParseDuration(c.str(cw, "catchupWindow"))
+		switch {
+		case err != nil:
+			c.r.at(cw.Pos, "bad `catchupWindow`: %v", err)
+		case d < 10*time.Second:
+			c.r.at(cw.Pos, "`catchupWindow` is at least 10s")
+		default:
+			s.CatchupWindow = Duration(d)
+		}
+	}
 	return s
 }
+
+// overlapPolicies are what a schedule may do when its previous run is
+// still going: skip the new time (the default), buffer one or all, start
+// anyway, or cancel or terminate the previous run.
+var overlapPolicies = []string{"skip", "bufferOne", "bufferAll", "allow", "cancelOther", "terminateOther"}
 
 var cronField = regexp.MustCompile(`^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$`)
 

@@ -185,6 +185,24 @@ func (s *Server) deliver(ctx context.Context, c *gin.Context, route *domain.Trig
 		if err != nil {
 			return reject(problem(http.StatusBadRequest, ProbBadRequest, "the body: %v", err))
 		}
+		// a `key` makes a signalling webhook deliver each key once too
+		if key != "" {
+			idem := "webhook:" + route.Key + ":" + key
+			err := s.store.PutIdempotencyKey(ctx, &domain.IdempotencyKey{OrgID: route.OrgID, Key: idem, RequestHash: "signal"})
+			if errors.Is(err, domain.ErrConflict) {
+				d.Status = "duplicate"
+				return http.StatusOK, HookAnswer{Status: "duplicate"}
+			} else if err != nil {
+				return reject(retryable(storeErr(err, "webhook key")))
+			}
+			defer func() {
+				if d.Status != "signalled" { // not delivered: a retry may deliver it
+					_ = s.store.DeleteIdempotencyKey(context.WithoutCancel(ctx), route.OrgID, idem)
+				} else {
+					_ = s.store.SetIdempotencyRun(context.WithoutCancel(ctx), route.OrgID, idem, d.WorkflowID, d.RunID)
+				}
+			}()
+		}
 		if t.Start {
 			target, runID, p := s.signalWithStart(ctx, route, plan, t, act, payload, raw)
 			if p != nil {

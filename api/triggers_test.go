@@ -272,6 +272,7 @@ triggers:
       verify: {scheme: stripe, secret: stripe-webhook}
       signal: payment.succeeded
       target: ${ "quote-to-cash:" + body.data.object.metadata.quote_id }
+      key: ${ body.id }
 steps:
   - id: paid
     waitFor: {signal: payment.succeeded, timeout: 1h}
@@ -280,16 +281,24 @@ output: '${ steps.paid.output.payload }'
 	id := o.start(t, name, map[string]any{"quoteId": "Q-42"})
 	require.Equal(t, "quote-to-cash:Q-42", id)
 	o.waitStep(t, id, "waitFor", "waiting")
-	body := `{"type": "checkout.session.completed", "data": {"object": {"amount_total": 4200, "metadata": {"quote_id": "Q-42"}}}}`
+	body := `{"id": "evt_1", "type": "checkout.session.completed", "data": {"object": {"amount_total": 4200, "metadata": {"quote_id": "Q-42"}}}}`
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	r := hook(t, env.url, o.id, "stripe", body, map[string]string{"Stripe-Signature": "t=" + ts + ",v1=" + hmacHex([]byte("whsec_abc"), ts+"."+body)})
 	require.Equal(t, 202, r.status, "%s", r.body)
 	require.Equal(t, "signalled", r.obj(t)["status"])
 	done := o.waitRun(t, id, "completed")
 	require.EqualValues(t, 4200, jget(done["output"], "data.object.amount_total"), "the signal's payload is the body")
+	// Stripe delivers the same event again: its key was delivered already
+	// (without the key the run, finished, would answer 404)
+	r = hook(t, env.url, o.id, "stripe", body, map[string]string{"Stripe-Signature": "t=" + ts + ",v1=" + hmacHex([]byte("whsec_abc"), ts+"."+body)})
+	require.Equal(t, 200, r.status, "%s", r.body)
+	require.Equal(t, "duplicate", r.obj(t)["status"])
 
 	// a payment for a quote with no running run: 404, recorded
-	body = `{"data": {"object": {"amount_total": 1, "metadata": {"quote_id": "Q-nope"}}}}`
+	body = `{"id": "evt_2", "data": {"object": {"amount_total": 1, "metadata": {"quote_id": "Q-nope"}}}}`
+	r = hook(t, env.url, o.id, "stripe", body, map[string]string{"Stripe-Signature": "t=" + ts + ",v1=" + hmacHex([]byte("whsec_abc"), ts+"."+body)})
+	requireProblem(t, r, 404, "not-found")
+	// an undelivered key is not remembered: the retry is tried again
 	r = hook(t, env.url, o.id, "stripe", body, map[string]string{"Stripe-Signature": "t=" + ts + ",v1=" + hmacHex([]byte("whsec_abc"), ts+"."+body)})
 	requireProblem(t, r, 404, "not-found")
 }

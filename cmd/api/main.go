@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := api.New(api.Options{Store: st, Temporal: tc, Namespace: cfg.Namespace, TaskQueue: cfg.TaskQueue,
-		Keyring: keys, Logger: log, Metrics: reg, Dev: cfg.Mode == "dev"})
+		Keyring: keys, Logger: log, Metrics: reg, Dev: cfg.Mode == "dev", MaxWebhookBytes: cfg.WebhookMaxBytes})
 	log.Info("switchboard-api listening", "addr", cfg.Listen, "temporal", cfg.Temporal, "namespace", cfg.Namespace)
 	return envcfg.Serve(ctx, cfg.Listen, srv.Handler(), log)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ type Config struct {
 	MasterKey   string // SWITCHBOARD_MASTER_KEY (base64 32-byte keys, comma-separated; first seals)
 	Listen      string // SWITCHBOARD_LISTEN
 	Mode        string // SWITCHBOARD_MODE: server (default) or dev
+	// WebhookMaxBytes is SWITCHBOARD_WEBHOOK_MAX_BYTES: the largest webhook body (default 1 MiB).
+	WebhookMaxBytes int64
 }
 
 // Load reads the environment; listen is the default listen address.
@@ -41,6 +44,13 @@ func Load(listen string) (Config, error) {
 		Mode:        env("SWITCHBOARD_MODE", "server"),
 	}
 	var errs []error
+	if v := os.Getenv("SWITCHBOARD_WEBHOOK_MAX_BYTES"); v != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 1024 {
+			errs = append(errs, fmt.Errorf("SWITCHBOARD_WEBHOOK_MAX_BYTES is %q: want a number of bytes, at least 1024", v))
+		}
+		c.WebhookMaxBytes = n
+	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is not set (postgres://user:pass@host:5432/db)"))
 	}

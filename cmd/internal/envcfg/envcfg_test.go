@@ -14,7 +14,7 @@ import (
 
 func TestLoadDefaultsAndRequiredSettings(t *testing.T) {
 	for _, k := range []string{"DATABASE_URL", "SWITCHBOARD_MASTER_KEY", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE",
-		"SWITCHBOARD_TASK_QUEUE", "SWITCHBOARD_LISTEN", "SWITCHBOARD_MODE"} {
+		"SWITCHBOARD_TASK_QUEUE", "SWITCHBOARD_LISTEN", "SWITCHBOARD_MODE", "SWITCHBOARD_WEBHOOK_MAX_BYTES"} {
 		t.Setenv(k, "")
 	}
 	_, err := envcfg.Load(":8080")
@@ -28,6 +28,15 @@ func TestLoadDefaultsAndRequiredSettings(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, envcfg.Config{DatabaseURL: "postgres://db/x", Temporal: "localhost:7233", Namespace: "default",
 		TaskQueue: "switchboard", MasterKey: "a2V5", Listen: ":8081", Mode: "server"}, c)
+
+	t.Setenv("SWITCHBOARD_WEBHOOK_MAX_BYTES", "2097152")
+	c, err = envcfg.Load(":8080")
+	require.NoError(t, err)
+	require.EqualValues(t, 2<<20, c.WebhookMaxBytes)
+	t.Setenv("SWITCHBOARD_WEBHOOK_MAX_BYTES", "lots")
+	_, err = envcfg.Load(":8080")
+	require.ErrorContains(t, err, "SWITCHBOARD_WEBHOOK_MAX_BYTES")
+	t.Setenv("SWITCHBOARD_WEBHOOK_MAX_BYTES", "")
 
 	t.Setenv("TEMPORAL_ADDRESS", "temporal:7233")
 	t.Setenv("SWITCHBOARD_MODE", "prod")

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -476,14 +475,7 @@ func validateInput(plan *dsl.Plan, input json.RawMessage) error {
 	if err != nil {
 		return problem(http.StatusBadRequest, ProbBadRequest, "the input is not JSON: %v", err)
 	}
-	if len(plan.Input) == 0 {
-		return nil
-	}
-	sch, err := dsl.CompileSchema(plan.Input)
-	if err != nil {
-		return internal(fmt.Errorf("input schema of %s: %w", plan.Name, err))
-	}
-	if err := dsl.ValidateSchema(sch, v); err != nil {
+	if err := plan.ValidateInput(v); err != nil {
 		return problem(http.StatusUnprocessableEntity, ProbInvalidInput, "the input does not match the workflow's input schema: %v", err)
 	}
 	return nil

@@ -380,3 +380,16 @@ func Stringify(v any) string {
 	b, _ := MarshalJSON(v)
 	return string(b)
 }
+
+// ValidateInput checks a run's input (plain data, as DecodeJSON returns)
+// against the plan's input schema; a plan without one takes any input.
+func (p *Plan) ValidateInput(v any) error {
+	if len(p.Input) == 0 {
+		return nil
+	}
+	s, err := CompileSchema(p.Input)
+	if err != nil {
+		return fmt.Errorf("the input schema: %w", err)
+	}
+	return ValidateSchema(s, v)
+}

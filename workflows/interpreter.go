@@ -222,14 +222,7 @@ func Run(ctx workflow.Context, in RunInput) (any, error) {
 }
 
 func (r *runner) validateInput() *StepError {
-	if len(r.plan.Input) == 0 {
-		return nil
-	}
-	s, err := dsl.CompileSchema(r.plan.Input)
-	if err != nil {
-		return newErr(ErrInternal, "", "input schema: %v", err)
-	}
-	if err := dsl.ValidateSchema(s, r.input); err != nil {
+	if err := r.plan.ValidateInput(r.input); err != nil {
 		return &StepError{Type: ErrInputInvalid, Message: "input does not match the workflow's input schema: " + oneLine(err.Error())}
 	}
 	return nil

@@ -2,7 +2,6 @@ package platform
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -173,7 +172,11 @@ func (d *Dispatcher) deliver(ctx context.Context, e domain.Event) ([]string, err
 		if err != nil {
 			continue
 		}
-		if err := checkInput(plan, raw); err != nil {
+		v, err := dsl.DecodeJSON(raw)
+		if err == nil {
+			err = plan.ValidateInput(v)
+		}
+		if err != nil {
 			d.o.Logger.Warn("events: input does not match the workflow's schema; trigger skipped", "event", e.ID, "definition", r.Definition, "error", err)
 			continue
 		}
@@ -214,19 +217,4 @@ func (d *Dispatcher) plan(ctx context.Context, r domain.TriggerRoute) (*dsl.Plan
 	d.plans[key] = p
 	d.mu.Unlock()
 	return p, nil
-}
-
-func checkInput(plan *dsl.Plan, raw json.RawMessage) error {
-	if len(plan.Input) == 0 {
-		return nil
-	}
-	sch, err := dsl.CompileSchema(plan.Input)
-	if err != nil {
-		return err
-	}
-	v, err := dsl.DecodeJSON(raw)
-	if err != nil {
-		return err
-	}
-	return dsl.ValidateSchema(sch, v)
 }

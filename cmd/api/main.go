@@ -8,17 +8,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"switchboard/api"
 	"switchboard/cmd/internal/envcfg"
-	"switchboard/workflows"
 )
 
 func main() {
@@ -34,25 +29,13 @@ func run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return envcfg.Healthcheck(envcfg.Listen(":8080"))
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	cfg, err := envcfg.Load(":8080")
+	rt, err := envcfg.Start(ctx, ":8080")
 	if err != nil {
 		return err
 	}
-	st, keys, tc, err := cfg.Open(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	defer tc.Close()
-	// the namespace may still be being created (compose): retry
-	if err := envcfg.Retry(ctx, func() error { return workflows.EnsureSearchAttributes(ctx, tc, cfg.Namespace) }); err != nil {
-		return err
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := api.New(api.Options{Store: st, Temporal: tc, Namespace: cfg.Namespace, TaskQueue: cfg.TaskQueue,
-		Keyring: keys, Logger: log, Metrics: reg, Dev: cfg.Mode == "dev", MaxWebhookBytes: cfg.WebhookMaxBytes})
-	log.Info("switchboard-api listening", "addr", cfg.Listen, "temporal", cfg.Temporal, "namespace", cfg.Namespace)
-	return envcfg.Serve(ctx, cfg.Listen, srv.Handler(), log)
+	defer rt.Close()
+	srv := api.New(api.Options{Store: rt.Store, Temporal: rt.Temporal, Namespace: rt.Namespace, TaskQueue: rt.TaskQueue,
+		Keyring: rt.Keys, Logger: rt.Log, Metrics: rt.Metrics, Dev: rt.Mode == "dev", MaxWebhookBytes: rt.WebhookMaxBytes})
+	rt.Log.Info("switchboard-api listening", "addr", rt.Listen, "temporal", rt.Config.Temporal, "namespace", rt.Namespace)
+	return envcfg.Serve(ctx, rt.Listen, srv.Handler(), rt.Log)
 }

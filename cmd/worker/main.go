@@ -10,21 +10,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchboard/activities/catalog"
 	httpact "switchboard/activities/http"
 	"switchboard/cmd/internal/envcfg"
 	"switchboard/workers/platform"
-	"switchboard/workflows"
 )
 
 func main() {
@@ -40,23 +36,12 @@ func run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return envcfg.Healthcheck(envcfg.Listen(":8081"))
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	cfg, err := envcfg.Load(":8081")
+	rt, err := envcfg.Start(ctx, ":8081")
 	if err != nil {
 		return err
 	}
-	st, _, tc, err := cfg.Open(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	defer tc.Close()
-	// the namespace may still be being created (compose): retry
-	if err := envcfg.Retry(ctx, func() error { return workflows.EnsureSearchAttributes(ctx, tc, cfg.Namespace) }); err != nil {
-		return err
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer rt.Close()
+	cfg, tc, st, reg, log := rt.Config, rt.Temporal, rt.Store, rt.Metrics, rt.Log
 	var copts catalog.Options
 	if cfg.Mode == "dev" {
 		copts.HTTP = httpact.Options{AllowLoopback: true, AllowPrivate: true}
@@ -70,9 +55,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer w.Stop() // drains: waits for running activities
 	// the event outbox: several workers may dispatch at once (claims are leases)
+	dispatched := make(chan struct{})
 	go func() {
+		defer close(dispatched)
 		_ = platform.NewDispatcher(platform.DispatcherOptions{Client: tc, Store: st, TaskQueue: cfg.TaskQueue, Logger: log}).Run(ctx)
 	}()
+	defer func() { <-dispatched }() // before the store closes
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte(`{"status":"ok"}`)) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

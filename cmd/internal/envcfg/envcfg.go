@@ -11,12 +11,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
 	"switchboard/domain"
 	"switchboard/store"
 	"switchboard/store/seal"
+	"switchboard/workflows"
 )
 
 // Config is the environment of a production binary.
@@ -151,4 +154,45 @@ func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) e
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// Runtime is what a production binary runs on: its configuration and the
+// dependencies it opened.
+type Runtime struct {
+	Config
+	Log      *slog.Logger
+	Store    domain.Store
+	Keys     *seal.Keyring
+	Temporal client.Client
+	// Metrics holds the Go and process collectors; add the binary's own.
+	Metrics *prometheus.Registry
+}
+
+// Start loads the environment (listen is the default address), opens the
+// store, keyring and Temporal client, and registers the platform's search
+// attributes (retrying: under compose the namespace may still be in the
+// making). Close the Runtime when done.
+func Start(ctx context.Context, listen string) (*Runtime, error) {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	cfg, err := Load(listen)
+	if err != nil {
+		return nil, err
+	}
+	st, keys, tc, err := cfg.Open(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	rt := &Runtime{Config: cfg, Log: log, Store: st, Keys: keys, Temporal: tc, Metrics: prometheus.NewRegistry()}
+	if err := Retry(ctx, func() error { return workflows.EnsureSearchAttributes(ctx, tc, cfg.Namespace) }); err != nil {
+		rt.Close()
+		return nil, err
+	}
+	rt.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return rt, nil
+}
+
+// Close closes the Temporal client and the store.
+func (rt *Runtime) Close() {
+	rt.Temporal.Close()
+	_ = rt.Store.Close()
 }

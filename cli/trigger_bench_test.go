@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,11 +114,7 @@ func paced(b *testing.B, rate float64, call func(context.Context) error) {
 	wg.Wait()
 	elapsed := time.Since(begin)
 	b.StopTimer()
-	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	reportLatency(b, lat, elapsed, "req/s")
 	b.ReportMetric(float64(errs.Load()), "errors")
 }
 
@@ -128,20 +123,7 @@ func BenchmarkWebhooks(b *testing.B) {
 	info := loadEnv.info
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	hook := webhookCall(hc, info.API, info.OrgID)
-	start := func(ctx context.Context) error {
-		req, _ := http.NewRequestWithContext(ctx, "POST", info.API+"/v1/runs", strings.NewReader(`{"definition":"hooked"}`))
-		req.Header.Set("Authorization", "Bearer "+info.OwnerKey)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			return fmt.Errorf("start answered %s", resp.Status)
-		}
-		return nil
-	}
+	start := apiStart(hc, info, "hooked")
 	for round := range 2 {
 		b.Run(fmt.Sprintf("c16/r%d/api-start", round), func(b *testing.B) { drive(b, 16, start) })
 		b.Run(fmt.Sprintf("c16/r%d/webhook", round), func(b *testing.B) { drive(b, 16, hook) })

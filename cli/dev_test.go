@@ -5,10 +5,10 @@ package cli_test
 
 import (
 	"bufio"
-	"fmt"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -303,7 +303,9 @@ output: '${ vars.n }'
 	info := cli.DevInfo{API: p.api, OwnerKey: key}
 	delivered := 0
 	require.Eventually(t, func() bool {
-		var page struct{ Items []struct{ DeliveredAt *string } }
+		var page struct {
+			Items []struct{ DeliveredAt *string }
+		}
 		getJSON(t, info, "/v1/events?limit=500", &page)
 		delivered = 0
 		for _, e := range page.Items {

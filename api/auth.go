@@ -58,7 +58,7 @@ func HashKey(secret string) []byte {
 	return h[:]
 }
 
-// roleOf is the minimum role an operation needs (huma metadata).
+// roleMeta keys the minimum role an operation needs in its huma metadata.
 const roleMeta = "switchboard.role"
 
 // authenticate resolves the Bearer key and checks the operation's role.

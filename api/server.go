@@ -41,8 +41,6 @@ type Options struct {
 	Timeout time.Duration
 	// Metrics is where the API registers its metrics; default a new registry.
 	Metrics *prometheus.Registry
-	// Ready, when set, is also checked by /readyz.
-	Ready func(context.Context) error
 	// Dev allows webhooks without verification (`scheme: none`).
 	Dev bool
 	// MaxWebhookBytes bounds webhook bodies; default 1 MiB.
@@ -168,11 +166,6 @@ func (s *Server) ready(c *gin.Context) {
 		checks["temporal"], ok = err.Error(), false
 	} else {
 		checks["temporal"] = "ok"
-	}
-	if s.opts.Ready != nil {
-		if err := s.opts.Ready(ctx); err != nil {
-			checks["worker"], ok = err.Error(), false
-		}
 	}
 	if !ok {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks})

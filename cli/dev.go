@@ -44,6 +44,13 @@ type DevOptions struct {
 	// (for the Temporal CLI and UI); default 127.0.0.1:7233, 0 picks a free port.
 	TemporalIP   string
 	TemporalPort int
+	// DatabaseURL is the platform store; default SQLite in DataDir
+	// (sqlite:<data>/switchboard.db). A postgres:// URL keeps records in PostgreSQL.
+	DatabaseURL string
+	// TemporalPostgres, a postgres:// URL, keeps Temporal's state in
+	// PostgreSQL (databases NAME and NAME_visibility, created when missing)
+	// instead of SQLite files in DataDir.
+	TemporalPostgres string
 	// Ready is called once everything serves.
 	Ready func(DevInfo)
 }
@@ -81,6 +88,8 @@ SWITCHBOARD_MASTER_KEY is set). Stop it with Ctrl-C; runs in flight continue aft
 	cmd.Flags().StringVar(&o.Listen, "listen", envOr("SWITCHBOARD_LISTEN", ":8080"), "API address (env SWITCHBOARD_LISTEN)")
 	cmd.Flags().StringVar(&o.TemporalIP, "temporal-ip", "127.0.0.1", "address Temporal's gRPC API binds")
 	cmd.Flags().IntVar(&o.TemporalPort, "temporal-port", 7233, "port of Temporal's gRPC API (0: any free port)")
+	cmd.Flags().StringVar(&o.DatabaseURL, "database", "", "platform store URL, postgres:// or sqlite:PATH (default SQLite in the data folder)")
+	cmd.Flags().StringVar(&o.TemporalPostgres, "temporal-postgres", os.Getenv("SWITCHBOARD_TEMPORAL_POSTGRES"), "keep Temporal's state in PostgreSQL at this postgres:// URL (env SWITCHBOARD_TEMPORAL_POSTGRES; default SQLite in the data folder)")
 	return cmd
 }
 
@@ -111,7 +120,10 @@ func RunDev(ctx context.Context, o DevOptions, stdout, stderr io.Writer) (err er
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(o.DataDir, "switchboard.db"), store.Options{})
+	if o.DatabaseURL == "" {
+		o.DatabaseURL = "sqlite:" + filepath.Join(o.DataDir, "switchboard.db")
+	}
+	st, err := store.Open(ctx, o.DatabaseURL, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -128,8 +140,11 @@ func RunDev(ctx context.Context, o DevOptions, stdout, stderr io.Writer) (err er
 	}
 	defer lis.Close()
 
-	srv, err := devserver.Start(ctx, devserver.Options{IP: o.TemporalIP, Port: o.TemporalPort,
-		DatabaseFile: filepath.Join(o.DataDir, "temporal.db"), Namespaces: []string{devNamespace}})
+	tOpts := devserver.Options{IP: o.TemporalIP, Port: o.TemporalPort, Postgres: o.TemporalPostgres, Namespaces: []string{devNamespace}}
+	if o.TemporalPostgres == "" {
+		tOpts.DatabaseFile = filepath.Join(o.DataDir, "temporal.db")
+	}
+	srv, err := devserver.Start(ctx, tOpts)
 	if err != nil {
 		return err
 	}

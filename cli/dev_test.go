@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchboard/cli"
+	"switchboard/store/storetest"
 )
 
 // TestMain lets the test binary act as the `switchboard` command, so that
@@ -35,7 +36,9 @@ func TestMain(m *testing.M) {
 }
 
 // startDev runs `switchboard dev` in-process on free ports.
-func startDev(t testing.TB, dir string) (cli.DevInfo, func()) {
+// startDevWith runs RunDev in this process with o (Listener, TemporalPort
+// and Ready are set here) and returns once it serves.
+func startDevWith(t testing.TB, o cli.DevOptions) (cli.DevInfo, func()) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -44,8 +47,8 @@ func startDev(t testing.TB, dir string) (cli.DevInfo, func()) {
 	done := make(chan error, 1)
 	var logs bytes.Buffer
 	go func() {
-		done <- cli.RunDev(ctx, cli.DevOptions{DataDir: dir, Listener: lis, TemporalPort: 0,
-			Ready: func(i cli.DevInfo) { ready <- i }}, io.Discard, &lockedWriter{w: &logs})
+		o.Listener, o.TemporalPort, o.Ready = lis, 0, func(i cli.DevInfo) { ready <- i }
+		done <- cli.RunDev(ctx, o, io.Discard, &lockedWriter{w: &logs})
 	}()
 	select {
 	case info := <-ready:
@@ -73,6 +76,18 @@ func startDev(t testing.TB, dir string) (cli.DevInfo, func()) {
 // start a run, watch it, signal it, approve its task, see it complete.
 func TestReadmeSession(t *testing.T) {
 	t.Parallel()
+	readmeSession(t, cli.DevOptions{DataDir: t.TempDir()})
+}
+
+// TestReadmeSessionOnPostgres runs the same session with the platform store
+// and Temporal on PostgreSQL (`switchboard dev --database --temporal-postgres`).
+func TestReadmeSessionOnPostgres(t *testing.T) {
+	t.Parallel()
+	readmeSession(t, cli.DevOptions{DataDir: t.TempDir(),
+		DatabaseURL: storetest.PostgresURL(t), TemporalPostgres: storetest.PostgresDatabaseURL(t)})
+}
+
+func readmeSession(t *testing.T, o cli.DevOptions) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Fatal("the README session needs curl (apt-get install -y curl)")
 	}
@@ -82,7 +97,7 @@ func TestReadmeSession(t *testing.T) {
 	require.NotNil(t, m, "the README has the session block between <!-- readme-session --> markers")
 	script := string(m[1])
 
-	info, stop := startDev(t, t.TempDir())
+	info, stop := startDevWith(t, o)
 	defer stop()
 	require.NotEmpty(t, info.OwnerKey, "the first start prints an owner key")
 

@@ -10,6 +10,7 @@ package cli_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"os"
@@ -52,7 +53,15 @@ func loadSetup(b *testing.B) {
 		// process exits, after the benchmark that started it
 		dir, err := os.MkdirTemp("", "switchboard-bench-*")
 		require.NoError(b, err)
-		info, _ := startDev(b, dir) // stopped when the process exits
+		// SWITCHBOARD_BENCH_POSTGRES=URL-prefix runs the platform store and
+		// Temporal on PostgreSQL (fresh databases) instead of SQLite files.
+		o := cli.DevOptions{DataDir: dir}
+		if pg := os.Getenv("SWITCHBOARD_BENCH_POSTGRES"); pg != "" {
+			name := fmt.Sprintf("sbbench_%d", time.Now().UnixNano())
+			o.TemporalPostgres = pg + "/" + name + "_temporal?sslmode=disable"
+			o.DatabaseURL = benchDatabase(b, pg, name)
+		}
+		info, _ := startDevWith(b, o) // stopped when the process exits
 		loadEnv.info, loadEnv.dir = info, dir
 		code, body := send(b, info.API, info.OwnerKey, "POST", "/v1/definitions", "application/yaml", loadFlow)
 		require.Equal(b, 201, code, "%s", body)
@@ -161,3 +170,14 @@ func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
+
+// benchDatabase creates database name on the PostgreSQL server at base
+// (postgres://user@host:port) and returns its URL.
+func benchDatabase(b *testing.B, base, name string) string {
+	db, err := sql.Open("pgx", base+"/postgres?sslmode=disable")
+	require.NoError(b, err)
+	defer db.Close()
+	_, err = db.Exec("CREATE DATABASE " + name)
+	require.NoError(b, err)
+	return base + "/" + name + "?sslmode=disable"
+}

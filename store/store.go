@@ -20,10 +20,18 @@ type Options struct {
 	// SkipMigrations opens the database as it is, without applying pending
 	// migrations (run Migrate separately).
 	SkipMigrations bool
-	// MaxOpenConns caps the connection pool (0: no cap). An in-memory
-	// SQLite database always has exactly one connection.
+	// MaxOpenConns caps the connection pool; 0 is DefaultMaxOpenConns, a
+	// negative value means no cap. Requests beyond the cap wait for a free
+	// connection (bounded by their deadline) instead of exhausting the
+	// server's max_connections under a burst. An in-memory SQLite database
+	// always has exactly one connection.
 	MaxOpenConns int
 }
+
+// DefaultMaxOpenConns is the pool size when Options.MaxOpenConns is 0:
+// enough for a 2–8 core API or worker, well under PostgreSQL's default
+// max_connections (100) for a few replicas.
+const DefaultMaxOpenConns = 20
 
 // Open connects to the database at url and, unless opts.SkipMigrations,
 // applies pending migrations. url is postgres://… or postgresql://… (any
@@ -87,9 +95,13 @@ func connect(ctx context.Context, url string, opts Options) (*sql.DB, dialect, e
 		db.SetMaxIdleConns(1)
 		db.SetConnMaxIdleTime(0)
 		db.SetConnMaxLifetime(0)
-	case opts.MaxOpenConns > 0:
-		db.SetMaxOpenConns(opts.MaxOpenConns)
-		db.SetMaxIdleConns(opts.MaxOpenConns)
+	case opts.MaxOpenConns >= 0:
+		n := opts.MaxOpenConns
+		if n == 0 {
+			n = DefaultMaxOpenConns
+		}
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
 	}
 	err = db.PingContext(ctx)
 	if err == nil && !d.postgres && !memory {

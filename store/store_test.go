@@ -75,6 +75,15 @@ func TestMigrate(t *testing.T) {
 			require.NoError(t, s.(interface{ DB() *sql.DB }).DB().QueryRowContext(ctx,
 				`SELECT count(*) FROM schema_migrations`).Scan(&versions))
 			require.Equal(t, len(all), versions)
+			require.Equal(t, 2, s.(interface{ DB() *sql.DB }).DB().Stats().MaxOpenConnections)
+
+			// the zero value caps the pool; a negative one does not
+			for opt, want := range map[int]int{0: DefaultMaxOpenConns, -1: 0} {
+				s, err := Open(ctx, u, Options{SkipMigrations: true, MaxOpenConns: opt})
+				require.NoError(t, err)
+				require.Equal(t, want, s.(interface{ DB() *sql.DB }).DB().Stats().MaxOpenConnections, "MaxOpenConns %d", opt)
+				require.NoError(t, s.Close())
+			}
 		})
 	}
 }

@@ -40,16 +40,9 @@ var postgresAdmin = sync.OnceValues(func() (*sql.DB, error) {
 // The Postgres tests fail, never skip, when there is no Postgres.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	u, err := url.Parse(TestDatabaseURL)
-	require.NoError(t, err, "TEST_DATABASE_URL")
-	db, err := postgresAdmin()
-	if err != nil {
-		t.Fatalf("Postgres is not reachable at %s: %v\n"+
-			"Start the local cluster with\n\tpg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"+
-			"or set TEST_DATABASE_URL to a database the tests may create schemas in.", u.Redacted(), err)
-	}
+	u, db := postgresServer(t)
 	schema := fmt.Sprintf("sb_test_%016x", rand.Uint64())
-	_, err = db.ExecContext(t.Context(), "CREATE SCHEMA "+schema)
+	_, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
@@ -60,4 +53,52 @@ func PostgresURL(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// PostgresDatabaseURL returns the URL of a database that does not exist
+// yet, on the test server, for code that creates its own databases. When t
+// ends, that database and every database whose name starts with its name
+// and "_" are dropped.
+func PostgresDatabaseURL(t testing.TB) string {
+	t.Helper()
+	u, db := postgresServer(t)
+	name := fmt.Sprintf("sb_test_%016x", rand.Uint64())
+	t.Cleanup(func() {
+		ctx := context.Background()
+		rows, err := db.QueryContext(ctx, "SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $1 || '_')", name)
+		if err != nil {
+			t.Errorf("list databases %s*: %v", name, err)
+			return
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if rows.Scan(&n) == nil {
+				names = append(names, n)
+			}
+		}
+		rows.Close()
+		for _, n := range names {
+			if _, err := db.ExecContext(ctx, "DROP DATABASE "+n+" WITH (FORCE)"); err != nil {
+				t.Errorf("drop database %s: %v", n, err)
+			}
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// postgresServer is the test server's URL and admin connection; it fails t
+// when the server cannot be reached.
+func postgresServer(t testing.TB) (*url.URL, *sql.DB) {
+	t.Helper()
+	u, err := url.Parse(TestDatabaseURL)
+	require.NoError(t, err, "TEST_DATABASE_URL")
+	db, err := postgresAdmin()
+	if err != nil {
+		t.Fatalf("Postgres is not reachable at %s: %v\n"+
+			"Start the local cluster with\n\tpg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"+
+			"or set TEST_DATABASE_URL to a database the tests may create schemas in.", u.Redacted(), err)
+	}
+	return u, db
 }

@@ -33,6 +33,10 @@ type Options struct {
 	Port int
 	// DatabaseFile persists state in a SQLite file (WAL); empty keeps it in memory.
 	DatabaseFile string
+	// Postgres, a postgres:// URL, keeps state in PostgreSQL instead of
+	// SQLite: databases NAME and NAME_visibility (NAME from the URL's path,
+	// default "temporal"), created with Temporal's schema when missing.
+	Postgres string
 	// Namespaces to create; default ["default"].
 	Namespaces []string
 	// Logger for the server; nil discards its logs.
@@ -73,26 +77,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	const clusterName = "active"
 	frontend := net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port))
-	sqlConf, err := sqlConfig(opts, clusterName)
+	sqlConf, visConf, shards, err := stores(opts, clusterName)
 	if err != nil {
 		return nil, err
-	}
-	visConf := sqlConf
-	if opts.DatabaseFile != "" {
-		// Visibility in a file of its own: the SQLite plugin serialises all
-		// work on a database through one connection, and visibility writes
-		// then no longer queue behind execution writes.
-		if visConf, err = visibilityConfig(opts); err != nil {
-			return nil, err
-		}
 	}
 	conf := &config.Config{}
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = opts.IP
-	conf.Persistence.DefaultStore = "sqlite"
-	conf.Persistence.VisibilityStore = "sqlite-visibility"
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}, "sqlite-visibility": {SQL: visConf}}
+	conf.Persistence.DefaultStore = "default"
+	conf.Persistence.VisibilityStore = "visibility"
+	conf.Persistence.NumHistoryShards = shards
+	conf.Persistence.DataStores = map[string]config.DataStore{"default": {SQL: sqlConf}, "visibility": {SQL: visConf}}
 	conf.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
 		FailoverVersionIncrement: 10,
@@ -208,7 +203,51 @@ func visibilityConfig(opts Options) (*config.SQL, error) {
 	return conf, nil
 }
 
-func sqlConfig(opts Options, clusterName string) (*config.SQL, error) {
+// stores are the execution and visibility stores with their namespaces, and
+// the history shard count.
+func stores(opts Options, clusterName string) (exec, vis *config.SQL, shards int32, err error) {
+	switch {
+	case opts.Postgres != "" && opts.DatabaseFile != "":
+		return nil, nil, 0, fmt.Errorf("devserver: set DatabaseFile or Postgres, not both")
+	case opts.Postgres != "":
+		// A shard's writes are serialised; Postgres can run several shards'
+		// writes at once. The count is fixed for the database's life.
+		shards = 4
+		if exec, vis, err = postgresConfigs(opts.Postgres, opts.Logger); err != nil {
+			return nil, nil, 0, err
+		}
+	default:
+		shards = 1
+		if exec, err = sqliteConfig(opts); err != nil {
+			return nil, nil, 0, err
+		}
+		vis = exec
+		if opts.DatabaseFile != "" {
+			// Visibility in a file of its own: the SQLite plugin serialises all
+			// work on a database through one connection, and visibility writes
+			// then no longer queue behind execution writes.
+			if vis, err = visibilityConfig(opts); err != nil {
+				return nil, nil, 0, err
+			}
+		}
+	}
+	var nss []*sqliteschema.NamespaceConfig
+	for _, ns := range opts.Namespaces {
+		nc, err := sqliteschema.NewNamespaceConfig(clusterName, ns, false, nil)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		nss = append(nss, nc)
+	}
+	// CreateNamespaces writes through the generic SQL persistence layer, so
+	// it serves any plugin, not only SQLite.
+	if err := sqliteschema.CreateNamespaces(exec, nss...); err != nil {
+		return nil, nil, 0, fmt.Errorf("creating namespaces: %w", err)
+	}
+	return exec, vis, shards, nil
+}
+
+func sqliteConfig(opts Options) (*config.SQL, error) {
 	conf := &config.SQL{PluginName: sqliteplugin.PluginName}
 	if opts.DatabaseFile == "" {
 		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
@@ -224,17 +263,6 @@ func sqlConfig(opts Options, clusterName string) (*config.SQL, error) {
 				return nil, fmt.Errorf("creating the Temporal schema: %w", err)
 			}
 		}
-	}
-	var nss []*sqliteschema.NamespaceConfig
-	for _, ns := range opts.Namespaces {
-		nc, err := sqliteschema.NewNamespaceConfig(clusterName, ns, false, nil)
-		if err != nil {
-			return nil, err
-		}
-		nss = append(nss, nc)
-	}
-	if err := sqliteschema.CreateNamespaces(conf, nss...); err != nil {
-		return nil, fmt.Errorf("creating namespaces: %w", err)
 	}
 	return conf, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"switchboard/activities"
 	"switchboard/dsl"
+	"switchboard/store/storetest"
 	"switchboard/workers/devserver"
 	"switchboard/workflows"
 )
@@ -23,10 +24,32 @@ import (
 // SQLite file, runs a plan with a timer and an activity, stops the server
 // mid-timer, starts it again on the same file and sees the run complete.
 func TestServerRunsAPlanAndSurvivesRestart(t *testing.T) {
+	surviveRestart(t, devserver.Options{DatabaseFile: filepath.Join(t.TempDir(), "temporal.db")})
+}
+
+// TestPostgresPersistence is the same on PostgreSQL: the first start creates
+// both databases and Temporal's schema, the second finds them up to date.
+func TestPostgresPersistence(t *testing.T) {
+	surviveRestart(t, devserver.Options{Postgres: storetest.PostgresDatabaseURL(t)})
+}
+
+func TestPostgresBadURL(t *testing.T) {
+	for url, want := range map[string]string{
+		"mysql://x/y":                               "want a postgres:// URL",
+		"postgres://127.0.0.1/Bad-Name":             `database name "Bad-Name"`,
+		"postgres://127.0.0.1:1/sb?sslmode=disable": "temporal postgres: creating database sb",
+	} {
+		_, err := devserver.Start(t.Context(), devserver.Options{Postgres: url})
+		require.ErrorContains(t, err, want, url)
+	}
+	_, err := devserver.Start(t.Context(), devserver.Options{Postgres: "postgres://127.0.0.1/x", DatabaseFile: "x.db"})
+	require.ErrorContains(t, err, "not both")
+}
+
+func surviveRestart(t *testing.T, opts devserver.Options) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	db := filepath.Join(t.TempDir(), "temporal.db")
-	srv, err := devserver.Start(ctx, devserver.Options{DatabaseFile: db})
+	srv, err := devserver.Start(ctx, opts)
 	require.NoError(t, err)
 
 	reg := &dsl.Registry{}
@@ -63,7 +86,7 @@ output: ${ steps.echo.output.n }
 	c.Close()
 	require.NoError(t, srv.Stop())
 
-	srv, err = devserver.Start(ctx, devserver.Options{DatabaseFile: db, Port: 0})
+	srv, err = devserver.Start(ctx, opts)
 	require.NoError(t, err)
 	defer srv.Stop()
 	c, err = srv.Client(client.Options{})

@@ -33,6 +33,9 @@ type Config struct {
 	Mode        string // SWITCHBOARD_MODE: server (default) or dev
 	// WebhookMaxBytes is SWITCHBOARD_WEBHOOK_MAX_BYTES: the largest webhook body (default 1 MiB).
 	WebhookMaxBytes int64
+	// DBMaxConns is SWITCHBOARD_DB_MAX_CONNS: the store's connection pool
+	// (default store.DefaultMaxOpenConns, 20).
+	DBMaxConns int
 }
 
 // Load reads the environment; listen is the default listen address.
@@ -53,6 +56,13 @@ func Load(listen string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SWITCHBOARD_WEBHOOK_MAX_BYTES is %q: want a number of bytes, at least 1024", v))
 		}
 		c.WebhookMaxBytes = n
+	}
+	if v := os.Getenv("SWITCHBOARD_DB_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, fmt.Errorf("SWITCHBOARD_DB_MAX_CONNS is %q: want a number of connections from 1 to 1000", v))
+		}
+		c.DBMaxConns = n
 	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is not set (postgres://user:pass@host:5432/db)"))
@@ -88,7 +98,10 @@ func (c Config) Open(ctx context.Context, log *slog.Logger) (domain.Store, *seal
 		return nil, nil, nil, fmt.Errorf("SWITCHBOARD_MASTER_KEY: %w", err)
 	}
 	var st domain.Store
-	if err := Retry(ctx, func() error { st, err = store.Open(ctx, c.DatabaseURL, store.Options{}); return err }); err != nil {
+	if err := Retry(ctx, func() error {
+		st, err = store.Open(ctx, c.DatabaseURL, store.Options{MaxOpenConns: c.DBMaxConns})
+		return err
+	}); err != nil {
 		return nil, nil, nil, fmt.Errorf("database: %w", err)
 	}
 	var tc client.Client

@@ -14,7 +14,7 @@ import (
 
 func TestLoadDefaultsAndRequiredSettings(t *testing.T) {
 	for _, k := range []string{"DATABASE_URL", "SWITCHBOARD_MASTER_KEY", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE",
-		"SWITCHBOARD_TASK_QUEUE", "SWITCHBOARD_LISTEN", "SWITCHBOARD_MODE", "SWITCHBOARD_WEBHOOK_MAX_BYTES"} {
+		"SWITCHBOARD_TASK_QUEUE", "SWITCHBOARD_LISTEN", "SWITCHBOARD_MODE", "SWITCHBOARD_WEBHOOK_MAX_BYTES", "SWITCHBOARD_DB_MAX_CONNS"} {
 		t.Setenv(k, "")
 	}
 	_, err := envcfg.Load(":8080")
@@ -37,6 +37,17 @@ func TestLoadDefaultsAndRequiredSettings(t *testing.T) {
 	_, err = envcfg.Load(":8080")
 	require.ErrorContains(t, err, "SWITCHBOARD_WEBHOOK_MAX_BYTES")
 	t.Setenv("SWITCHBOARD_WEBHOOK_MAX_BYTES", "")
+
+	t.Setenv("SWITCHBOARD_DB_MAX_CONNS", "8")
+	c, err = envcfg.Load(":8080")
+	require.NoError(t, err)
+	require.Equal(t, 8, c.DBMaxConns)
+	for _, bad := range []string{"0", "-1", "many", "5000"} {
+		t.Setenv("SWITCHBOARD_DB_MAX_CONNS", bad)
+		_, err = envcfg.Load(":8080")
+		require.ErrorContains(t, err, "SWITCHBOARD_DB_MAX_CONNS", bad)
+	}
+	t.Setenv("SWITCHBOARD_DB_MAX_CONNS", "")
 
 	t.Setenv("TEMPORAL_ADDRESS", "temporal:7233")
 	t.Setenv("SWITCHBOARD_MODE", "prod")

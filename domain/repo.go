@@ -105,4 +105,6 @@ type Repo interface {
 	GetEvent(ctx context.Context, orgID, id string) (*Event, error)
 	// ListEvents lists events newest first.
 	ListEvents(ctx context.Context, orgID string, p Page) ([]Event, error)
+
+	CustomerRepo
 }

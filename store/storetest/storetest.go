@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Events", testEvents},
 		{"EventClaims", testEventClaims},
 		{"EventClaimsConcurrent", testEventClaimsConcurrent},
+		{"Customers", testCustomers},
+		{"CustomerQueries", testCustomerQueries},
 		{"TenantIsolation", testTenantIsolation},
 		{"Pagination", testPagination},
 		{"PageSize", testPageSize},
@@ -685,6 +687,26 @@ func testTenantIsolation(t *testing.T, s domain.Store) {
 	require.Equal(t, aRoutes[0], *wh)
 	// A definition of b cannot be routed by a.
 	notFound(s.SetTriggerRoutes(ctx, a.ID, bd.ID, nil))
+
+	// Customers: b cannot read, find, change or delete a's, and may use the same email.
+	cust := newCustomer(t, s, a.ID, "Ada", "ada@example.com")
+	_, err = s.GetCustomer(ctx, b.ID, cust.ID)
+	notFound(err)
+	_, err = s.CustomerByEmail(ctx, b.ID, "ada@example.com")
+	notFound(err)
+	stolen := *cust
+	stolen.OrgID, stolen.Name = b.ID, "Stolen"
+	notFound(s.UpdateCustomer(ctx, &stolen))
+	notFound(s.DeleteCustomer(ctx, b.ID, cust.ID))
+	for _, q := range []domain.CustomerQuery{{}, {Search: "ada"}, {EmailPrefix: "ada"}} {
+		cs, _, err := s.ListCustomers(ctx, b.ID, q)
+		require.NoError(t, err)
+		require.Empty(t, cs)
+	}
+	newCustomer(t, s, b.ID, "Ada of b", "ada@example.com")
+	still, err := s.GetCustomer(ctx, a.ID, cust.ID)
+	require.NoError(t, err)
+	require.Equal(t, cust, still)
 }
 
 // requirePages lists with every page size in turn, following the cursor

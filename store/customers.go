@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"switchboard/domain"
+)
+
+// Customers (domain.CustomerRepo).
+
+const customerCols = `org_id, id, name, email, phone, company, title, address, status, type, ltv_amount, ltv_currency,
+	source, owner_id, health_score, health_risks, tags, custom, version, created_at, updated_at`
+
+func scanCustomer(s scanner) (c domain.Customer, err error) {
+	var email sql.NullString
+	var address, risks, tags json.RawMessage
+	var score sql.NullInt64
+	var ltv int64
+	var currency string
+	err = s.Scan(&c.OrgID, &c.ID, &c.Name, &email, &c.Phone, &c.Company, &c.Title, jsonDest{&address}, &c.Status, &c.Type,
+		&ltv, &currency, &c.Source, &c.OwnerID, &score, jsonDest{&risks}, jsonDest{&tags}, jsonDest{&c.Custom},
+		&c.Version, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
+	if err != nil {
+		return c, err
+	}
+	c.Email = email.String
+	if currency != "" {
+		c.LifetimeValue = &domain.Money{Amount: ltv, Currency: currency}
+	}
+	if len(address) > 0 {
+		c.Address = new(domain.Address)
+		if err := json.Unmarshal(address, c.Address); err != nil {
+			return c, fmt.Errorf("customer %s: address: %w", c.ID, err)
+		}
+	}
+	if score.Valid {
+		c.Health = &domain.Health{Score: int(score.Int64)}
+		if len(risks) > 0 {
+			if err := json.Unmarshal(risks, &c.Health.RiskFactors); err != nil {
+				return c, fmt.Errorf("customer %s: risk factors: %w", c.ID, err)
+			}
+		}
+	}
+	if err := json.Unmarshal(tags, &c.Tags); err != nil {
+		return c, fmt.Errorf("customer %s: tags: %w", c.ID, err)
+	}
+	if len(c.Tags) == 0 {
+		c.Tags = nil
+	}
+	return c, nil
+}
+
+// customerArgs are the values of every column but org_id, id, version and
+// the times, in customerCols order.
+func customerArgs(c *domain.Customer) []any {
+	var email, address, score, risks any
+	if c.Email != "" {
+		email = c.Email
+	}
+	if c.Address != nil {
+		b, _ := json.Marshal(c.Address)
+		address = string(b)
+	}
+	if c.Health != nil {
+		score = c.Health.Score
+		if len(c.Health.RiskFactors) > 0 {
+			b, _ := json.Marshal(c.Health.RiskFactors)
+			risks = string(b)
+		}
+	}
+	var ltv int64
+	var currency string
+	if c.LifetimeValue != nil {
+		ltv, currency = c.LifetimeValue.Amount, c.LifetimeValue.Currency
+	}
+	tags, _ := json.Marshal(cmpOr(c.Tags, []string{}))
+	return []any{c.Name, strings.ToLower(c.Name), email, c.Phone, c.Company, c.Title, address, c.Status, c.Type, ltv, currency,
+		c.Source, c.OwnerID, score, risks, string(tags), jsonArg(c.Custom)}
+}
+
+func cmpOr[T any](s []T, def []T) []T {
+	if s == nil {
+		return def
+	}
+	return s
+}
+
+// checkCustomer normalises and validates c before it is written.
+func checkCustomer(c *domain.Customer) error {
+	if err := need("customer", "orgId", c.OrgID); err != nil {
+		return err
+	}
+	c.Normalize()
+	return c.Validate()
+}
+
+func (r *repo) CreateCustomer(ctx context.Context, c *domain.Customer) error {
+	if err := checkCustomer(c); err != nil {
+		return err
+	}
+	c.ID, c.Version = newID(c.ID), 1
+	c.CreatedAt = stamp(c.CreatedAt)
+	c.UpdatedAt = c.CreatedAt
+	args := append([]any{c.OrgID, c.ID}, customerArgs(c)...)
+	args = append(args, c.Version, r.ts(c.CreatedAt), r.ts(c.UpdatedAt))
+	_, err := r.exec(ctx, `INSERT INTO customers (org_id, id, name, name_key, email, phone, company, title, address, status, type,
+		ltv_amount, ltv_currency, source, owner_id, health_score, health_risks, tags, custom, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	return wrap("create customer", err)
+}
+
+func (r *repo) GetCustomer(ctx context.Context, orgID, id string) (*domain.Customer, error) {
+	return get(ctx, r, "customer "+id, scanCustomer, `SELECT `+customerCols+` FROM customers WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+func (r *repo) CustomerByEmail(ctx context.Context, orgID, email string) (*domain.Customer, error) {
+	return get(ctx, r, "customer by email", scanCustomer, `SELECT `+customerCols+` FROM customers WHERE org_id = ? AND email = ?`,
+		orgID, strings.ToLower(strings.TrimSpace(email)))
+}
+
+func (r *repo) UpdateCustomer(ctx context.Context, c *domain.Customer) error {
+	if err := checkCustomer(c); err != nil {
+		return err
+	}
+	what := "update customer " + c.ID
+	c.UpdatedAt = stamp(time.Time{})
+	args := append(customerArgs(c), r.ts(c.UpdatedAt), c.OrgID, c.ID, c.Version)
+	n, err := r.exec(ctx, `UPDATE customers SET name = ?, name_key = ?, email = ?, phone = ?, company = ?, title = ?, address = ?,
+		status = ?, type = ?, ltv_amount = ?, ltv_currency = ?, source = ?, owner_id = ?, health_score = ?, health_risks = ?,
+		tags = ?, custom = ?, updated_at = ?, version = version + 1
+		WHERE org_id = ? AND id = ? AND version = ?`, args...)
+	if err != nil {
+		return wrap(what, err)
+	}
+	if n == 0 {
+		var v int
+		if err := r.queryRow(ctx, `SELECT version FROM customers WHERE org_id = ? AND id = ?`, c.OrgID, c.ID).Scan(&v); err != nil {
+			return wrap(what, translate(err))
+		}
+		return fmt.Errorf("%w: %s: version %d is not the current version %d", domain.ErrConflict, what, c.Version, v)
+	}
+	c.Version++
+	return nil
+}
+
+func (r *repo) DeleteCustomer(ctx context.Context, orgID, id string) error {
+	return r.execOne(ctx, "delete customer "+id, `DELETE FROM customers WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+// customerSortCols maps a sort to its column; each has an index (org_id,
+// column, id), and id breaks ties so the order is total.
+var customerSortCols = map[string]string{"created": "", "name": "name_key", "updated": "updated_at", "value": "ltv_amount"}
+
+// customerCursor is the position after which the next page starts: the
+// sort value and id of the last row, and the sort it belongs to.
+type customerCursor struct {
+	Sort string          `json:"s"`
+	Desc bool            `json:"d,omitempty"`
+	Key  json.RawMessage `json:"k,omitempty"`
+	ID   string          `json:"i"`
+}
+
+func (r *repo) ListCustomers(ctx context.Context, orgID string, q domain.CustomerQuery) ([]domain.Customer, string, error) {
+	const what = "list customers"
+	if q.Sort == "" {
+		q.Sort = "created"
+	}
+	col, ok := customerSortCols[q.Sort]
+	if !ok {
+		return nil, "", &domain.ValidationError{Record: "customer query", Fields: []domain.FieldError{{Field: "sort",
+			Message: fmt.Sprintf("is %q; want one of %s", q.Sort, strings.Join(domain.CustomerSorts, ", "))}}}
+	}
+	where, args := []string{"org_id = ?"}, []any{orgID}
+	add := func(cond string, a ...any) { where, args = append(where, cond), append(args, a...) }
+	for _, f := range []struct{ col, v string }{{"status", q.Status}, {"type", q.Type}, {"owner_id", q.OwnerID}, {"source", q.Source}} {
+		if f.v != "" {
+			add(f.col+" = ?", f.v)
+		}
+	}
+	if q.Tag != "" {
+		if r.postgres {
+			b, _ := json.Marshal([]string{q.Tag})
+			add("tags @> ?::jsonb", string(b))
+		} else {
+			add("EXISTS (SELECT 1 FROM json_each(customers.tags) WHERE value = ?)", q.Tag)
+		}
+	}
+	if p := strings.ToLower(strings.TrimSpace(q.EmailPrefix)); p != "" {
+		// a range, not LIKE: both backends use the (org_id, email) index,
+		// and no character of p is a wildcard
+		add("email >= ? AND email < ?", p, p+"\U0010FFFF")
+	}
+	if s := strings.TrimSpace(q.Search); s != "" {
+		cond, a := r.customerSearch(s)
+		add(cond, a...)
+	}
+	if q.After != "" {
+		var c customerCursor
+		b, err := base64.RawURLEncoding.DecodeString(q.After)
+		if err == nil {
+			err = json.Unmarshal(b, &c)
+		}
+		if err != nil || c.Sort != q.Sort || c.Desc != q.Desc || c.ID == "" {
+			return nil, "", &domain.ValidationError{Record: "customer query", Fields: []domain.FieldError{{Field: "cursor",
+				Message: "is not a cursor of this sort order (start again from the first page)"}}}
+		}
+		op := ">"
+		if q.Desc {
+			op = "<"
+		}
+		key, err := r.cursorKey(q.Sort, c.Key)
+		switch {
+		case err != nil:
+			return nil, "", &domain.ValidationError{Record: "customer query", Fields: []domain.FieldError{{Field: "cursor",
+				Message: "is damaged (start again from the first page)"}}}
+		case col == "":
+			add("id "+op+" ?", c.ID)
+		default:
+			add("("+col+", id) "+op+" (?, ?)", key, c.ID)
+		}
+	}
+	dir := " ASC"
+	if q.Desc {
+		dir = " DESC"
+	}
+	order := "id" + dir
+	if col != "" {
+		order = col + dir + ", id" + dir
+	}
+	size := domain.Page{Limit: q.Limit}.Size()
+	query := `SELECT ` + customerCols + ` FROM customers WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + order + ` LIMIT ?`
+	out, err := list(ctx, r, what, scanCustomer, query, append(args, size+1)...)
+	if err != nil || len(out) <= size {
+		return out, "", err
+	}
+	out = out[:size]
+	last := out[size-1]
+	c := customerCursor{Sort: q.Sort, Desc: q.Desc, ID: last.ID}
+	switch q.Sort {
+	case "name":
+		c.Key, _ = json.Marshal(strings.ToLower(last.Name))
+	case "updated":
+		c.Key, _ = json.Marshal(last.UpdatedAt)
+	case "value":
+		var v int64
+		if last.LifetimeValue != nil {
+			v = last.LifetimeValue.Amount
+		}
+		c.Key, _ = json.Marshal(v)
+	}
+	b, _ := json.Marshal(c)
+	return out, base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// cursorKey decodes a cursor's sort value into the query argument of its column.
+func (r *repo) cursorKey(sort string, raw json.RawMessage) (any, error) {
+	switch sort {
+	case "name":
+		var s string
+		return s, json.Unmarshal(raw, &s)
+	case "updated":
+		var t time.Time
+		err := json.Unmarshal(raw, &t)
+		return r.ts(t), err
+	case "value":
+		var n int64
+		return n, json.Unmarshal(raw, &n)
+	}
+	return nil, nil
+}
+
+// customerSearch is the condition of a free-text search: every word must
+// start a word of the name, company or email; on Postgres the whole text
+// may also occur anywhere inside the name or email (trigram indexes).
+func (r *repo) customerSearch(s string) (string, []any) {
+	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	if len(words) > 8 {
+		words = words[:8]
+	}
+	words = slices.Compact(words)
+	if r.postgres {
+		terms := make([]string, len(words))
+		for i, w := range words {
+			terms[i] = w + ":*" // only letters and digits: nothing for to_tsquery to parse
+		}
+		like := "%" + escapeLike(strings.ToLower(s)) + "%"
+		if len(words) == 0 {
+			return "(name_key LIKE ? OR email LIKE ?)", []any{like, like}
+		}
+		return "(search @@ to_tsquery('simple', ?) OR name_key LIKE ? OR email LIKE ?)",
+			[]any{strings.Join(terms, " & "), like, like}
+	}
+	if len(words) == 0 {
+		return "0", nil
+	}
+	terms := make([]string, len(words))
+	for i, w := range words {
+		terms[i] = `"` + w + `"*` // a quoted FTS5 string: no operator inside
+	}
+	return "rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?)", []any{strings.Join(terms, " ")}
+}
+
+// escapeLike escapes LIKE's wildcards with a backslash (Postgres's default escape).
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -210,6 +212,8 @@ func TestTenantIsolation(t *testing.T) {
 		Subject: "private-subject", Body: json.RawMessage(`{"text":"hi"}`)}))
 	a.waitStep(t, run, "waitFor", "waiting")
 	a.waitStep(t, task, "approval", "waiting")
+	cust := expect(t, req{method: "POST", path: "/v1/customers", key: a.operator(),
+		body: map[string]any{"name": "Private Customer", "email": "private@acme.test"}}, 201)["id"].(string)
 
 	// A sees its own things (so that the negative checks below can fail)
 	eventually(t, 30*time.Second, func() bool {
@@ -217,7 +221,8 @@ func TestTenantIsolation(t *testing.T) {
 		tk := do(t, req{method: "GET", path: "/v1/tasks", key: a.operator()})
 		return bytes.Contains(r.body, []byte(run)) && bytes.Contains(r.body, []byte(task)) && bytes.Contains(tk.body, []byte(task))
 	}, func() string { return "A's runs and task never became visible to A" })
-	for path, want := range map[string]string{"/v1/definitions": name, "/v1/secrets": "private-token", "/v1/outbox": "private-subject"} {
+	for path, want := range map[string]string{"/v1/definitions": name, "/v1/secrets": "private-token", "/v1/outbox": "private-subject",
+		"/v1/customers": cust, "/v1/customers?q=private": cust, "/v1/customers?email=private": cust, "/v1/events": cust} {
 		require.Contains(t, string(do(t, req{method: "GET", path: path, key: a.viewer()}).body), want, path)
 	}
 
@@ -243,16 +248,26 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/v1/runs/" + run + "/terminate", map[string]any{"reason": "b"}},
 		{"POST", "/v1/runs/" + task + "/tasks/ok/decision", decision},
 		{"DELETE", "/v1/secrets/private-token", nil},
+		{"GET", "/v1/customers/" + cust, nil},
+		{"PATCH", "/v1/customers/" + cust, map[string]any{"name": "Stolen"}},
+		{"DELETE", "/v1/customers/" + cust, nil},
+		{"POST", "/v1/definitions/" + name + "/schedules/0", map[string]any{"paused": true}},
+		{"DELETE", "/v1/api-keys/" + a.keyIDs["viewer"], nil},
 	} {
 		cases = append(cases, scenario{name: c.method + " " + c.path, method: c.method, path: c.path, key: b.owner(),
 			body: c.body, status: 404, problem: "not-found", notContains: []string{a.id}})
 	}
 	// B's lists hold nothing of A's
-	for _, path := range []string{"/v1/definitions", "/v1/runs", "/v1/tasks", "/v1/outbox", "/v1/secrets", "/v1/users", "/v1/api-keys", "/v1/audit"} {
+	for _, path := range []string{"/v1/definitions", "/v1/runs", "/v1/tasks", "/v1/outbox", "/v1/secrets", "/v1/users", "/v1/api-keys", "/v1/audit",
+		"/v1/customers", "/v1/customers?q=private", "/v1/customers?email=private", "/v1/events", "/v1/triggers", "/v1/webhooks/deliveries"} {
 		cases = append(cases, scenario{name: "list " + path, path: path, key: b.owner(), status: 200,
-			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"]}})
+			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test"}})
 	}
 	runScenarios(t, cases)
+	requireEveryIDEndpoint(t, cases, map[string]string{
+		"POST /v1/definitions/{name}/revisions": "creates a definition of B's own (checked below)",
+		"PUT /v1/secrets/{name}":                "writes a secret of B's own (checked below)",
+	})
 
 	// B may use the same names, independently of A
 	res := b.define(t, waiterSrc(name))
@@ -273,6 +288,53 @@ func TestTenantIsolation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "s3cret", string(plain))
 	require.Empty(t, findAudit(a.audit(t), "run.signal", ""))
+	require.Equal(t, "Private Customer", expect(t, req{method: "GET", path: "/v1/customers/" + cust, key: a.viewer()}, 200)["name"])
+	// B may have a customer with the same email
+	expect(t, req{method: "POST", path: "/v1/customers", key: b.operator(), body: map[string]any{"name": "B's", "email": "private@acme.test"}}, 201)
+}
+
+// requireEveryIDEndpoint checks that cases try every operation of the
+// OpenAPI document that names an object in its path (other than those
+// exempted, with the reason), so a new endpoint cannot skip the isolation test.
+func requireEveryIDEndpoint(t *testing.T, cases []scenario, exempt map[string]string) {
+	t.Helper()
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	res := do(t, req{method: "GET", path: "/openapi.json"})
+	require.Equal(t, 200, res.status)
+	require.NoError(t, json.Unmarshal(res.body, &doc))
+	var missing []string
+	for tmpl, ops := range doc.Paths {
+		if !strings.Contains(tmpl, "{") || !strings.HasPrefix(tmpl, "/v1/") {
+			continue
+		}
+		segs := strings.Split(tmpl, "/")
+		for i, seg := range segs {
+			if strings.HasPrefix(seg, "{") {
+				segs[i] = "[^/]+"
+			} else {
+				segs[i] = regexp.QuoteMeta(seg)
+			}
+		}
+		re := regexp.MustCompile("^" + strings.Join(segs, "/") + "$")
+		for method := range ops {
+			m := strings.ToUpper(method)
+			if _, ok := exempt[m+" "+tmpl]; ok {
+				continue
+			}
+			covered := false
+			for _, c := range cases {
+				path, _, _ := strings.Cut(c.path, "?")
+				covered = covered || (strings.EqualFold(c.method, m) && re.MatchString(path))
+			}
+			if !covered {
+				missing = append(missing, m+" "+tmpl)
+			}
+		}
+	}
+	slices.Sort(missing)
+	require.Empty(t, missing, "operations on an object that the tenant isolation test does not try with another organisation's key")
 }
 
 // ---- 3. definitions ----

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"go.temporal.io/api/serviceerror"
@@ -30,6 +31,7 @@ const (
 	ProbConflict     = "conflict"
 	ProbNotDeployed  = "not-deployed"
 	ProbIdempotency  = "idempotency-key-reused" // the key came with a different request
+	ProbPrecondition = "precondition-failed"    // If-Match names a version that is no longer current
 	ProbTooLarge     = "too-large"
 	ProbUnsupported  = "unsupported-media-type"
 	ProbUnavailable  = "unavailable" // a dependency (Temporal, the database) is down: retry
@@ -117,13 +119,24 @@ func init() {
 
 // storeErr maps a store error to a problem; what names the object.
 func storeErr(err error, what string) error {
+	var ve *domain.ValidationError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &ve):
+		p := problem(http.StatusUnprocessableEntity, ProbValidation, "the %s is not valid", ve.Record)
+		where := "body."
+		if strings.HasSuffix(ve.Record, "query") {
+			where = "query."
+		}
+		for _, f := range ve.Fields {
+			p.Errors = append(p.Errors, &huma.ErrorDetail{Location: where + f.Field, Message: f.Message})
+		}
+		return p
 	case errors.Is(err, domain.ErrNotFound):
 		return problem(http.StatusNotFound, ProbNotFound, "%s not found", what)
 	case errors.Is(err, domain.ErrConflict):
-		return problem(http.StatusConflict, ProbConflict, "%s already exists or changed concurrently", what)
+		return problem(http.StatusConflict, ProbConflict, "%s already exists or changed concurrently: %s", what, conflictDetail(err))
 	case errors.Is(err, domain.ErrInvalid):
 		return problem(http.StatusBadRequest, ProbBadRequest, "%v", err)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -132,6 +145,19 @@ func storeErr(err error, what string) error {
 		return p
 	}
 	return internal(err)
+}
+
+// conflictDetail is the store's reason for a conflict, without the
+// driver's text (which can name tables and constraints).
+func conflictDetail(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "version"):
+		return "it was changed by someone else; read it again and retry"
+	case strings.Contains(msg, "email"):
+		return "the email is taken"
+	}
+	return "a unique value is taken"
 }
 
 // temporalErr maps a Temporal client error to a problem.

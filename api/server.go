@@ -124,6 +124,7 @@ func New(o Options) *Server {
 	s.runRoutes()
 	s.taskRoutes()
 	s.adminRoutes()
+	s.customerRoutes()
 	s.triggerRoutesAPI()
 	e.POST("/hooks/:org/*path", s.webhook)
 	return s

@@ -1,0 +1,207 @@
+package crm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"switchboard/domain"
+)
+
+// Actor says who makes a change: a user or API key id, or a run
+// ("run:<workflow id>"); it is written to the audit log and the events.
+type Actor string
+
+// Service changes business records. The zero value is not usable: Store is
+// required.
+type Service struct {
+	Store domain.Store
+}
+
+// CustomerEvent is the data of customer.* events.
+type CustomerEvent struct {
+	Customer *domain.Customer `json:"customer"`
+	// Changes names the fields an update changed (customer.updated).
+	Changes []string `json:"changes,omitempty"`
+	// From is the previous status (customer.status_changed).
+	From  string `json:"from,omitempty"`
+	Actor Actor  `json:"actor"`
+}
+
+// change writes the record change fn makes, its events and its audit row in
+// one transaction.
+func (s *Service) change(ctx context.Context, orgID string, actor Actor, fn func(tx domain.Repo) (events []*domain.Event, audit *domain.AuditEntry, err error)) error {
+	return s.Store.Tx(ctx, func(tx domain.Repo) error {
+		events, audit, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			e.OrgID, e.Source = orgID, "records"
+			if err := tx.PublishEvent(ctx, e); err != nil {
+				return err
+			}
+		}
+		audit.OrgID, audit.Actor = orgID, string(actor)
+		return tx.AppendAudit(ctx, audit)
+	})
+}
+
+func event(typ string, data any) *domain.Event {
+	b, err := json.Marshal(data)
+	if err != nil {
+		panic(fmt.Sprintf("crm: event %s: %v", typ, err)) // our own types always marshal
+	}
+	return &domain.Event{Type: typ, Data: b}
+}
+
+func details(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// CreateCustomer creates c in its organisation (c.OrgID) and emits
+// customer.created.
+func (s *Service) CreateCustomer(ctx context.Context, actor Actor, c *domain.Customer) error {
+	return s.change(ctx, c.OrgID, actor, func(tx domain.Repo) ([]*domain.Event, *domain.AuditEntry, error) {
+		if err := checkOwner(ctx, tx, c); err != nil {
+			return nil, nil, err
+		}
+		if err := tx.CreateCustomer(ctx, c); err != nil {
+			return nil, nil, err
+		}
+		return []*domain.Event{event("customer.created", CustomerEvent{Customer: c, Actor: actor})},
+			&domain.AuditEntry{Action: "customer.create", Target: "customer/" + c.ID}, nil
+	})
+}
+
+// UpdateCustomer applies edit to the stored customer and saves it, emitting
+// customer.updated with the changed fields (nothing when nothing changed)
+// and customer.status_changed when the status moved. version, when not 0,
+// must be the stored version (else ErrConflict). It returns the customer
+// as saved.
+func (s *Service) UpdateCustomer(ctx context.Context, actor Actor, orgID, id string, version int, edit func(c *domain.Customer) error) (*domain.Customer, error) {
+	var out *domain.Customer
+	err := s.change(ctx, orgID, actor, func(tx domain.Repo) ([]*domain.Event, *domain.AuditEntry, error) {
+		before, err := tx.GetCustomer(ctx, orgID, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if version != 0 && version != before.Version {
+			return nil, nil, fmt.Errorf("%w: customer %s is at version %d, not %d", domain.ErrConflict, id, before.Version, version)
+		}
+		c := clone(before)
+		if err := edit(c); err != nil {
+			return nil, nil, err
+		}
+		c.ID, c.OrgID, c.Version, c.CreatedAt = before.ID, before.OrgID, before.Version, before.CreatedAt
+		c.Normalize()
+		changes := customerChanges(before, c)
+		out = c
+		if len(changes) == 0 {
+			out = before
+			return nil, &domain.AuditEntry{Action: "customer.update", Target: "customer/" + id, Details: details(map[string]any{"changes": []string{}})}, nil
+		}
+		if slices.Contains(changes, "ownerId") {
+			if err := checkOwner(ctx, tx, c); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := tx.UpdateCustomer(ctx, c); err != nil {
+			return nil, nil, err
+		}
+		events := []*domain.Event{event("customer.updated", CustomerEvent{Customer: c, Changes: changes, Actor: actor})}
+		if before.Status != c.Status {
+			events = append(events, event("customer.status_changed", CustomerEvent{Customer: c, From: before.Status, Actor: actor}))
+		}
+		return events, &domain.AuditEntry{Action: "customer.update", Target: "customer/" + id, Details: details(map[string]any{"changes": changes})}, nil
+	})
+	return out, err
+}
+
+// DeleteCustomer deletes a customer and emits customer.deleted.
+func (s *Service) DeleteCustomer(ctx context.Context, actor Actor, orgID, id string) error {
+	return s.change(ctx, orgID, actor, func(tx domain.Repo) ([]*domain.Event, *domain.AuditEntry, error) {
+		c, err := tx.GetCustomer(ctx, orgID, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := tx.DeleteCustomer(ctx, orgID, id); err != nil {
+			return nil, nil, err
+		}
+		return []*domain.Event{event("customer.deleted", CustomerEvent{Customer: c, Actor: actor})},
+			&domain.AuditEntry{Action: "customer.delete", Target: "customer/" + id}, nil
+	})
+}
+
+// checkOwner: a customer's owner is a user of its organisation.
+func checkOwner(ctx context.Context, tx domain.Repo, c *domain.Customer) error {
+	if c.OwnerID == "" {
+		return nil
+	}
+	if _, err := tx.GetUser(ctx, c.OrgID, c.OwnerID); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return &domain.ValidationError{Record: "customer", Fields: []domain.FieldError{{Field: "ownerId", Message: "is not a user of this organisation"}}}
+		}
+		return err
+	}
+	return nil
+}
+
+func clone(c *domain.Customer) *domain.Customer {
+	b, _ := json.Marshal(c)
+	out := new(domain.Customer)
+	_ = json.Unmarshal(b, out)
+	out.OrgID = c.OrgID
+	return out
+}
+
+// customerChanges names the JSON fields that differ between a and b.
+func customerChanges(a, b *domain.Customer) []string {
+	var changes []string
+	ta := reflect.TypeOf(*a)
+	va, vb := reflect.ValueOf(*a), reflect.ValueOf(*b)
+	for i := range ta.NumField() {
+		f := ta.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "", "-", "id", "version", "createdAt", "updatedAt":
+			continue
+		}
+		x, y := va.Field(i).Interface(), vb.Field(i).Interface()
+		if f.Name == "Custom" {
+			if !jsonEqual(a.Custom, b.Custom) {
+				changes = append(changes, name)
+			}
+			continue
+		}
+		if !reflect.DeepEqual(normalizeEmpty(x), normalizeEmpty(y)) {
+			changes = append(changes, name)
+		}
+	}
+	return changes
+}
+
+// normalizeEmpty treats an empty slice like nil.
+func normalizeEmpty(v any) any {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Slice && rv.Len() == 0 {
+		return nil
+	}
+	return v
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return string(a) == string(b)
+	}
+	return reflect.DeepEqual(x, y)
+}

@@ -1,11 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,16 +43,6 @@ func (f *CustomerFields) apply(c *domain.Customer) {
 	}
 }
 
-func customerFields(c *domain.Customer) CustomerFields {
-	f := CustomerFields{Name: c.Name, Email: c.Email, Phone: c.Phone, Company: c.Company, Title: c.Title,
-		Address: c.Address, Status: c.Status, Type: c.Type, LifetimeValue: c.LifetimeValue, Source: c.Source,
-		OwnerID: c.OwnerID, Health: c.Health, Tags: c.Tags}
-	if len(c.Custom) > 0 {
-		_ = json.Unmarshal(c.Custom, &f.Custom)
-	}
-	return f
-}
-
 // customerOut is a customer with its ETag (the version, for If-Match).
 type customerOut struct {
 	ETag string `header:"ETag"`
@@ -91,7 +79,7 @@ func (s *Server) customerRoutes() {
 			pr := principal(ctx)
 			c := &domain.Customer{OrgID: pr.OrgID}
 			in.Body.apply(c)
-			if err := svc.CreateCustomer(ctx, crm.Actor(pr.Actor()), c); err != nil {
+			if _, err := svc.CreateCustomer(ctx, crm.Actor(pr.Actor()), c); err != nil {
 				return nil, storeErr(err, "customer")
 			}
 			return &customerOut{ETag: etag(c.Version), Body: c}, nil
@@ -154,19 +142,10 @@ func (s *Server) customerRoutes() {
 			if err := json.Unmarshal(in.RawBody, &patch); err != nil || patch == nil {
 				return nil, problem(http.StatusBadRequest, ProbBadRequest, "the body must be a JSON object (a merge patch)")
 			}
-			var patchErr error
 			c, err := svc.UpdateCustomer(ctx, crm.Actor(pr.Actor()), pr.OrgID, in.ID, version, func(c *domain.Customer) error {
-				f, err := mergeCustomer(customerFields(c), patch)
-				if err != nil {
-					patchErr = err
-					return err
-				}
-				f.apply(c)
-				return nil
+				return crm.PatchCustomer(c, patch)
 			})
 			switch {
-			case patchErr != nil:
-				return nil, patchErr
 			case version != 0 && errors.Is(err, domain.ErrConflict) && strings.Contains(err.Error(), "is at version"):
 				return nil, problem(http.StatusPreconditionFailed, ProbPrecondition, "the customer changed since you read it (If-Match %s): read it again", in.IfMatch)
 			case err != nil:
@@ -182,48 +161,4 @@ func (s *Server) customerRoutes() {
 			pr := principal(ctx)
 			return nil, storeErr(svc.DeleteCustomer(ctx, crm.Actor(pr.Actor()), pr.OrgID, in.ID), "customer "+in.ID)
 		})
-}
-
-// mergeCustomer applies a JSON merge patch to f; unknown members and
-// members of the wrong type are 422s naming the field.
-func mergeCustomer(f CustomerFields, patch map[string]any) (CustomerFields, error) {
-	var doc map[string]any
-	_ = json.Unmarshal(mustJSON(f), &doc)
-	mergePatch(doc, patch)
-	dec := json.NewDecoder(bytes.NewReader(mustJSON(doc)))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	var out CustomerFields
-	if err := dec.Decode(&out); err != nil {
-		p := problem(http.StatusUnprocessableEntity, ProbValidation, "the patch does not fit a customer")
-		detail := &huma.ErrorDetail{Location: "body", Message: err.Error()}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			detail = &huma.ErrorDetail{Location: "body." + te.Field, Message: fmt.Sprintf("expected %s, got %s", te.Type, te.Value)}
-		} else if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			detail = &huma.ErrorDetail{Location: "body." + strings.Trim(name, `"`), Message: "is not a customer field"}
-		}
-		p.Errors = append(p.Errors, detail)
-		return f, p
-	}
-	return out, nil
-}
-
-// mergePatch applies patch to doc in place (RFC 7396).
-func mergePatch(doc, patch map[string]any) {
-	for k, v := range patch {
-		switch pv := v.(type) {
-		case nil:
-			delete(doc, k)
-		case map[string]any:
-			sub, _ := doc[k].(map[string]any)
-			if sub == nil {
-				sub = map[string]any{}
-			}
-			mergePatch(sub, pv)
-			doc[k] = sub
-		default:
-			doc[k] = pv
-		}
-	}
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -105,6 +106,13 @@ type Repo interface {
 	GetEvent(ctx context.Context, orgID, id string) (*Event, error)
 	// ListEvents lists events newest first.
 	ListEvents(ctx context.Context, orgID string, p Page) ([]Event, error)
+
+	// PutActionResult records the result of the change an action made, by
+	// its idempotency key, in the change's transaction; ErrConflict when the
+	// key is already recorded.
+	PutActionResult(ctx context.Context, orgID, key string, result json.RawMessage) error
+	// ActionResult is the recorded result of key; ErrNotFound when none.
+	ActionResult(ctx context.Context, orgID, key string) (json.RawMessage, error)
 
 	CustomerRepo
 }

@@ -313,3 +313,24 @@ func (r *repo) customerSearch(s string) (string, []any) {
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+func (r *repo) PutActionResult(ctx context.Context, orgID, key string, result json.RawMessage) error {
+	if err := need("action result", "orgId", orgID, "key", key); err != nil {
+		return err
+	}
+	if !json.Valid(result) {
+		return fmt.Errorf("%w: action result %s: not JSON", domain.ErrInvalid, key)
+	}
+	_, err := r.exec(ctx, `INSERT INTO action_results (org_id, key, result, created_at) VALUES (?, ?, ?, ?)`,
+		orgID, key, string(result), r.ts(stamp(time.Time{})))
+	return wrap("put action result "+key, err)
+}
+
+func (r *repo) ActionResult(ctx context.Context, orgID, key string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := r.queryRow(ctx, `SELECT result FROM action_results WHERE org_id = ? AND key = ?`, orgID, key).Scan(jsonDest{&out})
+	if err != nil {
+		return nil, wrap("action result "+key, translate(err))
+	}
+	return out, nil
+}

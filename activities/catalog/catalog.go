@@ -1,17 +1,24 @@
 package catalog
 
 import (
+	"maps"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 
 	"switchboard/activities"
+	crmact "switchboard/activities/crm"
 	httpact "switchboard/activities/http"
+	"switchboard/domain"
 	"switchboard/dsl"
 )
 
 // Options configure the connectors. The zero value is server mode.
 type Options struct {
 	HTTP httpact.Options
+	// Store holds the business records the crm.* actions use; without it
+	// they fail with NoRecords (mock them in `switchboard run`).
+	Store domain.Store
 	// Skip lists actions not to register (for example because a test mocks them).
 	Skip map[string]bool
 }
@@ -20,14 +27,19 @@ type Options struct {
 func Registry() *dsl.Registry {
 	reg := &dsl.Registry{}
 	reg.MustRegister(httpact.Action())
+	for _, a := range crmact.Actions() {
+		reg.MustRegister(a)
+	}
 	return reg
 }
 
 // Implementations returns each action's implementation by action name.
 func Implementations(opts Options) map[string]activities.Func {
-	return map[string]activities.Func{
+	impls := map[string]activities.Func{
 		"http.request": httpact.New(opts.HTTP).Request,
 	}
+	maps.Copy(impls, crmact.Implementations(crmact.Options{Store: opts.Store}))
+	return impls
 }
 
 // Register registers the implementations of the registry's actions on w,

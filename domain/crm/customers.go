@@ -32,14 +32,41 @@ type CustomerEvent struct {
 	Actor Actor  `json:"actor"`
 }
 
+type keyCtx struct{}
+
+// WithIdempotencyKey makes the changes made with ctx idempotent by key: the
+// first change records its result under key in its transaction, and a
+// later change with the same key returns that result and changes nothing
+// (a retried action). Keys are per organisation.
+func WithIdempotencyKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, keyCtx{}, key)
+}
+
 // change writes the record change fn makes, its events and its audit row in
-// one transaction.
-func (s *Service) change(ctx context.Context, orgID string, actor Actor, fn func(tx domain.Repo) (events []*domain.Event, audit *domain.AuditEntry, err error)) error {
-	return s.Store.Tx(ctx, func(tx domain.Repo) error {
-		events, audit, err := fn(tx)
+// one transaction, and returns fn's result; with an idempotency key in ctx
+// it does that at most once per key.
+func change[T any](ctx context.Context, s *Service, orgID string, actor Actor, fn func(tx domain.Repo) (T, []*domain.Event, *domain.AuditEntry, error)) (T, error) {
+	key, _ := ctx.Value(keyCtx{}).(string)
+	var out T
+	err := s.Store.Tx(ctx, func(tx domain.Repo) error {
+		if key != "" {
+			raw, err := tx.ActionResult(ctx, orgID, key)
+			switch {
+			case err == nil:
+				if err := json.Unmarshal(raw, &out); err != nil {
+					return err
+				}
+				setOrg(out, orgID) // records keep their organisation out of JSON
+				return nil
+			case !errors.Is(err, domain.ErrNotFound):
+				return err
+			}
+		}
+		res, events, audit, err := fn(tx)
 		if err != nil {
 			return err
 		}
+		out = res
 		for _, e := range events {
 			e.OrgID, e.Source = orgID, "records"
 			if err := tx.PublishEvent(ctx, e); err != nil {
@@ -47,8 +74,30 @@ func (s *Service) change(ctx context.Context, orgID string, actor Actor, fn func
 			}
 		}
 		audit.OrgID, audit.Actor = orgID, string(actor)
-		return tx.AppendAudit(ctx, audit)
+		if err := tx.AppendAudit(ctx, audit); err != nil {
+			return err
+		}
+		if key != "" {
+			b, err := json.Marshal(res)
+			if err != nil {
+				return err
+			}
+			return tx.PutActionResult(ctx, orgID, key, b)
+		}
+		return nil
 	})
+	return out, err
+}
+
+// setOrg sets the OrgID field of a pointer to a record struct.
+func setOrg(v any, orgID string) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return
+	}
+	if f := rv.Elem().FieldByName("OrgID"); f.IsValid() && f.CanSet() && f.Kind() == reflect.String {
+		f.SetString(orgID)
+	}
 }
 
 func event(typ string, data any) *domain.Event {
@@ -66,15 +115,15 @@ func details(v any) json.RawMessage {
 
 // CreateCustomer creates c in its organisation (c.OrgID) and emits
 // customer.created.
-func (s *Service) CreateCustomer(ctx context.Context, actor Actor, c *domain.Customer) error {
-	return s.change(ctx, c.OrgID, actor, func(tx domain.Repo) ([]*domain.Event, *domain.AuditEntry, error) {
+func (s *Service) CreateCustomer(ctx context.Context, actor Actor, c *domain.Customer) (*domain.Customer, error) {
+	return change(ctx, s, c.OrgID, actor, func(tx domain.Repo) (*domain.Customer, []*domain.Event, *domain.AuditEntry, error) {
 		if err := checkOwner(ctx, tx, c); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if err := tx.CreateCustomer(ctx, c); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return []*domain.Event{event("customer.created", CustomerEvent{Customer: c, Actor: actor})},
+		return c, []*domain.Event{event("customer.created", CustomerEvent{Customer: c, Actor: actor})},
 			&domain.AuditEntry{Action: "customer.create", Target: "customer/" + c.ID}, nil
 	})
 }
@@ -85,57 +134,62 @@ func (s *Service) CreateCustomer(ctx context.Context, actor Actor, c *domain.Cus
 // must be the stored version (else ErrConflict). It returns the customer
 // as saved.
 func (s *Service) UpdateCustomer(ctx context.Context, actor Actor, orgID, id string, version int, edit func(c *domain.Customer) error) (*domain.Customer, error) {
-	var out *domain.Customer
-	err := s.change(ctx, orgID, actor, func(tx domain.Repo) ([]*domain.Event, *domain.AuditEntry, error) {
+	return change(ctx, s, orgID, actor, func(tx domain.Repo) (*domain.Customer, []*domain.Event, *domain.AuditEntry, error) {
 		before, err := tx.GetCustomer(ctx, orgID, id)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if version != 0 && version != before.Version {
-			return nil, nil, fmt.Errorf("%w: customer %s is at version %d, not %d", domain.ErrConflict, id, before.Version, version)
+			return nil, nil, nil, fmt.Errorf("%w: customer %s is at version %d, not %d", domain.ErrConflict, id, before.Version, version)
 		}
 		c := clone(before)
 		if err := edit(c); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		c.ID, c.OrgID, c.Version, c.CreatedAt = before.ID, before.OrgID, before.Version, before.CreatedAt
 		c.Normalize()
 		changes := customerChanges(before, c)
-		out = c
+		audit := &domain.AuditEntry{Action: "customer.update", Target: "customer/" + id, Details: details(map[string]any{"changes": cmpOr(changes, []string{})})}
 		if len(changes) == 0 {
-			out = before
-			return nil, &domain.AuditEntry{Action: "customer.update", Target: "customer/" + id, Details: details(map[string]any{"changes": []string{}})}, nil
+			return before, nil, audit, nil
 		}
 		if slices.Contains(changes, "ownerId") {
 			if err := checkOwner(ctx, tx, c); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
 		if err := tx.UpdateCustomer(ctx, c); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		events := []*domain.Event{event("customer.updated", CustomerEvent{Customer: c, Changes: changes, Actor: actor})}
 		if before.Status != c.Status {
 			events = append(events, event("customer.status_changed", CustomerEvent{Customer: c, From: before.Status, Actor: actor}))
 		}
-		return events, &domain.AuditEntry{Action: "customer.update", Target: "customer/" + id, Details: details(map[string]any{"changes": changes})}, nil
+		return c, events, audit, nil
 	})
-	return out, err
+}
+
+func cmpOr[T any](s []T, def []T) []T {
+	if s == nil {
+		return def
+	}
+	return s
 }
 
 // DeleteCustomer deletes a customer and emits customer.deleted.
 func (s *Service) DeleteCustomer(ctx context.Context, actor Actor, orgID, id string) error {
-	return s.change(ctx, orgID, actor, func(tx domain.Repo) ([]*domain.Event, *domain.AuditEntry, error) {
+	_, err := change(ctx, s, orgID, actor, func(tx domain.Repo) (*domain.Customer, []*domain.Event, *domain.AuditEntry, error) {
 		c, err := tx.GetCustomer(ctx, orgID, id)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if err := tx.DeleteCustomer(ctx, orgID, id); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return []*domain.Event{event("customer.deleted", CustomerEvent{Customer: c, Actor: actor})},
+		return c, []*domain.Event{event("customer.deleted", CustomerEvent{Customer: c, Actor: actor})},
 			&domain.AuditEntry{Action: "customer.delete", Target: "customer/" + id}, nil
 	})
+	return err
 }
 
 // checkOwner: a customer's owner is a user of its organisation.

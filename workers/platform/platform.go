@@ -65,6 +65,9 @@ func New(o Options) (worker.Worker, error) {
 	}
 	w := worker.New(o.Client, o.TaskQueue, wo)
 	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	if o.Catalog.Store == nil {
+		o.Catalog.Store = o.Store // the crm.* actions act on the platform's records
+	}
 	catalog.Register(w, o.Registry, o.Catalog)
 	r := &resolver{store: o.Store, reg: o.Registry}
 	w.RegisterActivityWithOptions(r.resolve, activity.RegisterOptions{Name: workflows.ResolveActivity})

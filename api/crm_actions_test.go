@@ -1,0 +1,70 @@
+package api_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const captureLeadSrc = `switchboard: v1
+name: capture-lead
+input: {type: object, required: [email, name], properties: {email: {type: string}, name: {type: string}}}
+steps:
+  - id: lead
+    call: crm.customer.create
+    with: {name: '${ input.name }', email: '${ input.email }', source: webinar, onConflict: existing}
+  - id: qualify
+    call: crm.customer.update
+    with: {id: '${ steps.lead.output.id }', set: {status: prospect, tags: [webinar], lifetimeValue: {amount: 1999, currency: EUR}}}
+  - id: found
+    call: crm.customer.search
+    with: {query: '${ input.name }', status: prospect}
+  - id: missing
+    try:
+      - call: crm.customer.get
+        with: {id: no-such-customer}
+    catch:
+      - errors: [NotFound]
+        steps:
+          - set: {notFound: '${ error.type }'}
+output: '${ {"id": steps.lead.output.id, "version": steps.qualify.output.version, "status": steps.qualify.output.status, "found": size(steps.found.output.items), "missing": vars.notFound} }'
+`
+
+// TestCRMActionsInARun: a deployed definition creates, updates, searches and
+// misses customers in its organisation through the crm.* actions; the
+// changes emit the same events as API changes, on behalf of the run.
+func TestCRMActionsInARun(t *testing.T) {
+	t.Parallel()
+	o, other := newOrg(t), newOrg(t)
+	// the other organisation has the same person: never seen by o's runs
+	expect(t, req{method: "POST", path: "/v1/customers", key: other.operator(), body: map[string]any{"name": "Ada Lovelace", "email": "ada@example.com"}}, 201)
+
+	name := o.deploy(t, captureLeadSrc)
+	first := o.start(t, name, map[string]any{"email": "Ada@Example.com", "name": "Ada Lovelace"})
+	out := o.waitRun(t, first, "completed")["output"].(map[string]any)
+	id := out["id"].(string)
+	require.Equal(t, map[string]any{"id": id, "version": float64(2), "status": "prospect", "found": float64(1), "missing": "NotFound"}, out)
+
+	c := expect(t, req{method: "GET", path: "/v1/customers/" + id, key: o.viewer()}, 200)
+	require.Equal(t, "ada@example.com", c["email"])
+	require.Equal(t, []any{"webinar"}, c["tags"])
+	require.Equal(t, map[string]any{"amount": float64(1999), "currency": "EUR"}, c["lifetimeValue"])
+
+	// a second lead with the same email finds the customer (onConflict: existing)
+	second := o.start(t, name, map[string]any{"email": "ada@example.com", "name": "Ada Lovelace"})
+	out2 := o.waitRun(t, second, "completed")["output"].(map[string]any)
+	require.Equal(t, id, out2["id"])
+	require.Equal(t, float64(2), out2["version"], "the second update changed nothing, so no new version")
+
+	created := o.events(t, "customer.created")
+	require.Len(t, created, 1, "one customer, one customer.created")
+	require.Equal(t, "run:"+first, jget(created[0], "data.actor"))
+	updated := o.events(t, "customer.updated")
+	require.Len(t, updated, 1)
+	require.Len(t, findAudit(o.audit(t), "customer.update", "customer/"+id), 2, "both runs' updates are audited")
+
+	// the other organisation's customer is untouched
+	theirs := items(t, expect(t, req{method: "GET", path: "/v1/customers", key: other.viewer()}, 200))
+	require.Len(t, theirs, 1)
+	require.Equal(t, "lead", theirs[0]["status"])
+}

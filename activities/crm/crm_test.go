@@ -61,7 +61,10 @@ func TestChangesAreIdempotentByKey(t *testing.T) {
 
 	// updates: applied once per key
 	up := crm.WithIdempotencyKey(t.Context(), "run:acme/flow:1/r1/6")
-	edit := func(c *domain.Customer) error { c.LifetimeValue = &domain.Money{Amount: 100 + int64(c.Version), Currency: "USD"}; return nil }
+	edit := func(c *domain.Customer) error {
+		c.LifetimeValue = &domain.Money{Amount: 100 + int64(c.Version), Currency: "USD"}
+		return nil
+	}
 	u1, err := svc.UpdateCustomer(up, "run:flow:1", org, first.ID, 0, edit)
 	require.NoError(t, err)
 	u2, err := svc.UpdateCustomer(up, "run:flow:1", org, first.ID, 0, edit)

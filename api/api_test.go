@@ -214,6 +214,8 @@ func TestTenantIsolation(t *testing.T) {
 	a.waitStep(t, task, "approval", "waiting")
 	cust := expect(t, req{method: "POST", path: "/v1/customers", key: a.operator(),
 		body: map[string]any{"name": "Private Customer", "email": "private@acme.test"}}, 201)["id"].(string)
+	deal := expect(t, req{method: "POST", path: "/v1/opportunities", key: a.operator(),
+		body: map[string]any{"customerId": cust, "name": "Private Deal", "amount": map[string]any{"amount": 100, "currency": "EUR"}}}, 201)["id"].(string)
 
 	// A sees its own things (so that the negative checks below can fail)
 	eventually(t, 30*time.Second, func() bool {
@@ -251,6 +253,10 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", "/v1/customers/" + cust, nil},
 		{"PATCH", "/v1/customers/" + cust, map[string]any{"name": "Stolen"}},
 		{"DELETE", "/v1/customers/" + cust, nil},
+		{"GET", "/v1/opportunities/" + deal, nil},
+		{"PATCH", "/v1/opportunities/" + deal, map[string]any{"name": "Stolen"}},
+		{"POST", "/v1/opportunities/" + deal + "/stage", map[string]any{"stage": "closed_won"}},
+		{"DELETE", "/v1/opportunities/" + deal, nil},
 		{"POST", "/v1/definitions/" + name + "/schedules/0", map[string]any{"paused": true}},
 		{"DELETE", "/v1/api-keys/" + a.keyIDs["viewer"], nil},
 	} {
@@ -259,9 +265,10 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	// B's lists hold nothing of A's
 	for _, path := range []string{"/v1/definitions", "/v1/runs", "/v1/tasks", "/v1/outbox", "/v1/secrets", "/v1/users", "/v1/api-keys", "/v1/audit",
-		"/v1/customers", "/v1/customers?q=private", "/v1/customers?email=private", "/v1/events", "/v1/triggers", "/v1/webhooks/deliveries"} {
+		"/v1/customers", "/v1/customers?q=private", "/v1/customers?email=private", "/v1/events", "/v1/triggers", "/v1/webhooks/deliveries",
+		"/v1/opportunities", "/v1/opportunities?customer=" + cust} {
 		cases = append(cases, scenario{name: "list " + path, path: path, key: b.owner(), status: 200,
-			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test"}})
+			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal"}})
 	}
 	runScenarios(t, cases)
 	requireEveryIDEndpoint(t, cases, map[string]string{
@@ -289,8 +296,11 @@ func TestTenantIsolation(t *testing.T) {
 	require.Equal(t, "s3cret", string(plain))
 	require.Empty(t, findAudit(a.audit(t), "run.signal", ""))
 	require.Equal(t, "Private Customer", expect(t, req{method: "GET", path: "/v1/customers/" + cust, key: a.viewer()}, 200)["name"])
-	// B may have a customer with the same email
+	require.Equal(t, "lead", expect(t, req{method: "GET", path: "/v1/opportunities/" + deal, key: a.viewer()}, 200)["stage"])
+	// B may have a customer with the same email, but cannot attach a deal to A's customer
 	expect(t, req{method: "POST", path: "/v1/customers", key: b.operator(), body: map[string]any{"name": "B's", "email": "private@acme.test"}}, 201)
+	requireProblem(t, do(t, req{method: "POST", path: "/v1/opportunities", key: b.operator(),
+		body: map[string]any{"customerId": cust, "name": "x", "amount": map[string]any{"amount": 1, "currency": "EUR"}}}), 422, "validation")
 }
 
 // requireEveryIDEndpoint checks that cases try every operation of the

@@ -68,3 +68,50 @@ func TestCRMActionsInARun(t *testing.T) {
 	require.Len(t, theirs, 1)
 	require.Equal(t, "lead", theirs[0]["status"])
 }
+
+const dealFlowSrc = `switchboard: v1
+name: deal-flow
+input: {type: object, required: [customerId], properties: {customerId: {type: string}}}
+steps:
+  - id: deal
+    call: crm.opportunity.create
+    with:
+      customerId: ${ input.customerId }
+      name: Engines
+      amount: {amount: 0, currency: EUR}
+      lineItems: [{product: Engine, quantity: 3, unitPrice: 1000, taxRateBps: 2000}]
+  - id: qualified
+    call: crm.opportunity.move
+    with: {id: '${ steps.deal.output.id }', stage: qualified}
+  - id: won
+    call: crm.opportunity.move
+    with: {id: '${ steps.deal.output.id }', stage: closed_won}
+  - id: reopen
+    try:
+      - call: crm.opportunity.move
+        with: {id: '${ steps.deal.output.id }', stage: negotiation}
+    catch:
+      - errors: [InvalidTransition]
+        steps:
+          - set: {refused: '${ error.type }'}
+output: '${ {"amount": steps.deal.output.amount.amount, "stage": steps.won.output.stage, "probability": steps.won.output.probability, "refused": vars.refused} }'
+`
+
+func TestCRMDealActions(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	cust := expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Ada"}}, 201)["id"].(string)
+	name := o.deploy(t, dealFlowSrc)
+	run := o.start(t, name, map[string]any{"customerId": cust})
+	require.Equal(t, map[string]any{"amount": float64(3600), "stage": "closed_won", "probability": float64(100), "refused": "InvalidTransition"},
+		o.waitRun(t, run, "completed")["output"])
+	require.Len(t, o.events(t, "opportunity.stage_changed"), 2)
+
+	// another organisation's customer is not found by this organisation's run
+	other := newOrg(t)
+	theirs := o.start(t, name, map[string]any{"customerId": expect(t, req{method: "POST", path: "/v1/customers", key: other.operator(),
+		body: map[string]any{"name": "Theirs"}}, 201)["id"]})
+	failed := o.waitRun(t, theirs, "failed")
+	require.Equal(t, "ValidationError", jget(failed, "error.type"), "%v", failed["error"])
+	require.Empty(t, items(t, expect(t, req{method: "GET", path: "/v1/opportunities", key: other.viewer()}, 200)))
+}

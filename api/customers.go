@@ -2,11 +2,7 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -43,30 +39,6 @@ func (f *CustomerFields) apply(c *domain.Customer) {
 	}
 }
 
-// customerOut is a customer with its ETag (the version, for If-Match).
-type customerOut struct {
-	ETag string `header:"ETag"`
-	Body *domain.Customer
-}
-
-func etag(version int) string { return strconv.Quote(strconv.Itoa(version)) }
-
-// ifMatch parses an If-Match header of one version ETag; 0 when absent.
-func ifMatch(h string) (int, error) {
-	h = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(h), "W/"))
-	if h == "" || h == "*" {
-		return 0, nil
-	}
-	v, err := strconv.Unquote(h)
-	if err == nil {
-		var n int
-		if n, err = strconv.Atoi(v); err == nil && n > 0 {
-			return n, nil
-		}
-	}
-	return 0, problem(http.StatusBadRequest, ProbBadRequest, "If-Match must be one ETag of this customer, such as \"3\"")
-}
-
 func (s *Server) customerRoutes() {
 	svc := &crm.Service{Store: s.store}
 	type createInput struct {
@@ -75,14 +47,14 @@ func (s *Server) customerRoutes() {
 	op(s, domain.RoleOperator, huma.Operation{OperationID: "create-customer", Method: http.MethodPost, Path: "/v1/customers",
 		DefaultStatus: http.StatusCreated, Summary: "Create a customer", Tags: []string{"customers"},
 		Description: "Emits `customer.created`."},
-		func(ctx context.Context, in *createInput) (*customerOut, error) {
+		func(ctx context.Context, in *createInput) (*recordOut[domain.Customer], error) {
 			pr := principal(ctx)
 			c := &domain.Customer{OrgID: pr.OrgID}
 			in.Body.apply(c)
 			if _, err := svc.CreateCustomer(ctx, crm.Actor(pr.Actor()), c); err != nil {
 				return nil, storeErr(err, "customer")
 			}
-			return &customerOut{ETag: etag(c.Version), Body: c}, nil
+			return out(c, c.Version), nil
 		})
 
 	type listInput struct {
@@ -101,8 +73,8 @@ func (s *Server) customerRoutes() {
 		Summary: "List, filter and search customers", Tags: []string{"customers"}},
 		func(ctx context.Context, in *listInput) (*bodyOut[Page[domain.Customer]], error) {
 			q := domain.CustomerQuery{Status: in.Status, Type: in.Type, OwnerID: in.Owner, Source: in.Source, Tag: in.Tag,
-				EmailPrefix: in.Email, Search: in.Q, Sort: strings.TrimPrefix(in.Sort, "-"), Desc: strings.HasPrefix(in.Sort, "-"),
-				Limit: in.Limit, After: in.Cursor}
+				EmailPrefix: in.Email, Search: in.Q, Limit: in.Limit, After: in.Cursor}
+			q.Sort, q.Desc = sortParam(in.Sort)
 			cs, next, err := s.store.ListCustomers(ctx, principal(ctx).OrgID, q)
 			if err != nil {
 				return nil, storeErr(err, "customers")
@@ -110,48 +82,32 @@ func (s *Server) customerRoutes() {
 			return &bodyOut[Page[domain.Customer]]{Page[domain.Customer]{Items: cs, NextCursor: next}}, nil
 		})
 
-	type idInput struct {
-		ID string `path:"id" maxLength:"64"`
-	}
 	op(s, domain.RoleViewer, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/v1/customers/{id}",
 		Summary: "Get a customer", Tags: []string{"customers"}},
-		func(ctx context.Context, in *idInput) (*customerOut, error) {
+		func(ctx context.Context, in *idInput) (*recordOut[domain.Customer], error) {
 			c, err := s.store.GetCustomer(ctx, principal(ctx).OrgID, in.ID)
 			if err != nil {
 				return nil, storeErr(err, "customer "+in.ID)
 			}
-			return &customerOut{ETag: etag(c.Version), Body: c}, nil
+			return out(c, c.Version), nil
 		})
 
-	type patchInput struct {
-		ID          string `path:"id" maxLength:"64"`
-		IfMatch     string `header:"If-Match" doc:"The ETag read with the customer: the change applies only to that version (else 412)"`
-		ContentType string `header:"Content-Type"`
-		RawBody     []byte `contentType:"application/merge-patch+json" doc:"A JSON merge patch (RFC 7396) of the customer's fields: members set fields, null clears them"`
-	}
 	op(s, domain.RoleOperator, huma.Operation{OperationID: "update-customer", Method: http.MethodPatch, Path: "/v1/customers/{id}",
 		Summary: "Change a customer (JSON merge patch)", Tags: []string{"customers"},
 		Description: "Emits `customer.updated` with the changed fields, and `customer.status_changed` when the status moves."},
-		func(ctx context.Context, in *patchInput) (*customerOut, error) {
+		func(ctx context.Context, in *patchInput) (*recordOut[domain.Customer], error) {
 			pr := principal(ctx)
-			version, err := ifMatch(in.IfMatch)
+			version, patch, err := in.parse()
 			if err != nil {
 				return nil, err
-			}
-			var patch map[string]any
-			if err := json.Unmarshal(in.RawBody, &patch); err != nil || patch == nil {
-				return nil, problem(http.StatusBadRequest, ProbBadRequest, "the body must be a JSON object (a merge patch)")
 			}
 			c, err := svc.UpdateCustomer(ctx, crm.Actor(pr.Actor()), pr.OrgID, in.ID, version, func(c *domain.Customer) error {
 				return crm.PatchCustomer(c, patch)
 			})
-			switch {
-			case version != 0 && errors.Is(err, domain.ErrConflict) && strings.Contains(err.Error(), "is at version"):
-				return nil, problem(http.StatusPreconditionFailed, ProbPrecondition, "the customer changed since you read it (If-Match %s): read it again", in.IfMatch)
-			case err != nil:
-				return nil, storeErr(err, "customer "+in.ID)
+			if err != nil {
+				return nil, recordErr(err, version != 0, "customer "+in.ID)
 			}
-			return &customerOut{ETag: etag(c.Version), Body: c}, nil
+			return out(c, c.Version), nil
 		})
 
 	op(s, domain.RoleAdmin, huma.Operation{OperationID: "delete-customer", Method: http.MethodDelete, Path: "/v1/customers/{id}",

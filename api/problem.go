@@ -32,6 +32,7 @@ const (
 	ProbNotDeployed  = "not-deployed"
 	ProbIdempotency  = "idempotency-key-reused" // the key came with a different request
 	ProbPrecondition = "precondition-failed"    // If-Match names a version that is no longer current
+	ProbTransition   = "invalid-transition"     // the record's state does not allow the change
 	ProbTooLarge     = "too-large"
 	ProbUnsupported  = "unsupported-media-type"
 	ProbUnavailable  = "unavailable" // a dependency (Temporal, the database) is down: retry
@@ -133,6 +134,8 @@ func storeErr(err error, what string) error {
 			p.Errors = append(p.Errors, &huma.ErrorDetail{Location: where + f.Field, Message: f.Message})
 		}
 		return p
+	case errors.Is(err, domain.ErrInvalidTransition):
+		return problem(http.StatusConflict, ProbTransition, "%s: %s", what, afterKind(err, domain.ErrInvalidTransition))
 	case errors.Is(err, domain.ErrNotFound):
 		return problem(http.StatusNotFound, ProbNotFound, "%s not found", what)
 	case errors.Is(err, domain.ErrConflict):
@@ -145,6 +148,15 @@ func storeErr(err error, what string) error {
 		return p
 	}
 	return internal(err)
+}
+
+// afterKind is err's message after its kind's text ("invalid transition: ").
+func afterKind(err, kind error) string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, kind.Error()+": "); ok {
+		return rest
+	}
+	return msg
 }
 
 // conflictDetail is the store's reason for a conflict, without the

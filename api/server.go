@@ -125,6 +125,7 @@ func New(o Options) *Server {
 	s.taskRoutes()
 	s.adminRoutes()
 	s.customerRoutes()
+	s.opportunityRoutes()
 	s.triggerRoutesAPI()
 	e.POST("/hooks/:org/*path", s.webhook)
 	return s

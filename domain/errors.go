@@ -10,4 +10,7 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid: the record breaks a rule (checked before it is written).
 	ErrInvalid = errors.New("invalid")
+	// ErrInvalidTransition: the record's state does not allow the change
+	// (accepting an expired quote, signing a void contract, ...).
+	ErrInvalidTransition = errors.New("invalid transition")
 )

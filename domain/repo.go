@@ -115,4 +115,5 @@ type Repo interface {
 	ActionResult(ctx context.Context, orgID, key string) (json.RawMessage, error)
 
 	CustomerRepo
+	OpportunityRepo
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -141,42 +140,53 @@ func (r *repo) UpdateCustomer(ctx context.Context, c *domain.Customer) error {
 		return wrap(what, err)
 	}
 	if n == 0 {
-		var v int
-		if err := r.queryRow(ctx, `SELECT version FROM customers WHERE org_id = ? AND id = ?`, c.OrgID, c.ID).Scan(&v); err != nil {
-			return wrap(what, translate(err))
-		}
-		return fmt.Errorf("%w: %s: version %d is not the current version %d", domain.ErrConflict, what, c.Version, v)
+		return r.versionConflict(ctx, what, "customers", c.OrgID, c.ID, c.Version)
 	}
 	c.Version++
 	return nil
 }
 
+// DeleteCustomer deletes a customer; ErrConflict while records (deals,
+// quotes, tickets) still refer to it.
 func (r *repo) DeleteCustomer(ctx context.Context, orgID, id string) error {
-	return r.execOne(ctx, "delete customer "+id, `DELETE FROM customers WHERE org_id = ? AND id = ?`, orgID, id)
+	return r.deleteRecord(ctx, "customers", "customer", orgID, id, "other records (opportunities, quotes, tickets) refer to it")
 }
 
-// customerSortCols maps a sort to its column; each has an index (org_id,
-// column, id), and id breaks ties so the order is total.
-var customerSortCols = map[string]string{"created": "", "name": "name_key", "updated": "updated_at", "value": "ltv_amount"}
+// deleteRecord deletes a row of table; ErrNotFound when there is none,
+// ErrConflict (saying why: referred) while other rows refer to it.
+func (r *repo) deleteRecord(ctx context.Context, table, record, orgID, id, referred string) error {
+	what := "delete " + record + " " + id
+	n, err := r.exec(ctx, `DELETE FROM `+table+` WHERE org_id = ? AND id = ?`, orgID, id)
+	switch {
+	case isForeignKey(err):
+		return fmt.Errorf("%w: %s: %s; delete them first", domain.ErrConflict, what, referred)
+	case err == nil && n == 0:
+		err = domain.ErrNotFound
+	}
+	return wrap(what, err)
+}
 
-// customerCursor is the position after which the next page starts: the
-// sort value and id of the last row, and the sort it belongs to.
-type customerCursor struct {
-	Sort string          `json:"s"`
-	Desc bool            `json:"d,omitempty"`
-	Key  json.RawMessage `json:"k,omitempty"`
-	ID   string          `json:"i"`
+var customerPages = &keyset[domain.Customer]{
+	record: "customer query",
+	order:  domain.CustomerSorts,
+	from:   `SELECT ` + customerCols + ` FROM customers`,
+	scan:   scanCustomer,
+	sorts: map[string]sortKey[domain.Customer]{
+		"created": {},
+		"name":    {col: "name_key", kind: sortText, value: func(c *domain.Customer) any { return strings.ToLower(c.Name) }},
+		"updated": {col: "updated_at", kind: sortTime, value: func(c *domain.Customer) any { return c.UpdatedAt }},
+		"value": {col: "ltv_amount", kind: sortInt, value: func(c *domain.Customer) any {
+			if c.LifetimeValue == nil {
+				return int64(0)
+			}
+			return c.LifetimeValue.Amount
+		}},
+	},
 }
 
 func (r *repo) ListCustomers(ctx context.Context, orgID string, q domain.CustomerQuery) ([]domain.Customer, string, error) {
-	const what = "list customers"
 	if q.Sort == "" {
 		q.Sort = "created"
-	}
-	col, ok := customerSortCols[q.Sort]
-	if !ok {
-		return nil, "", &domain.ValidationError{Record: "customer query", Fields: []domain.FieldError{{Field: "sort",
-			Message: fmt.Sprintf("is %q; want one of %s", q.Sort, strings.Join(domain.CustomerSorts, ", "))}}}
 	}
 	where, args := []string{"org_id = ?"}, []any{orgID}
 	add := func(cond string, a ...any) { where, args = append(where, cond), append(args, a...) }
@@ -202,80 +212,7 @@ func (r *repo) ListCustomers(ctx context.Context, orgID string, q domain.Custome
 		cond, a := r.customerSearch(s)
 		add(cond, a...)
 	}
-	if q.After != "" {
-		var c customerCursor
-		b, err := base64.RawURLEncoding.DecodeString(q.After)
-		if err == nil {
-			err = json.Unmarshal(b, &c)
-		}
-		if err != nil || c.Sort != q.Sort || c.Desc != q.Desc || c.ID == "" {
-			return nil, "", &domain.ValidationError{Record: "customer query", Fields: []domain.FieldError{{Field: "cursor",
-				Message: "is not a cursor of this sort order (start again from the first page)"}}}
-		}
-		op := ">"
-		if q.Desc {
-			op = "<"
-		}
-		key, err := r.cursorKey(q.Sort, c.Key)
-		switch {
-		case err != nil:
-			return nil, "", &domain.ValidationError{Record: "customer query", Fields: []domain.FieldError{{Field: "cursor",
-				Message: "is damaged (start again from the first page)"}}}
-		case col == "":
-			add("id "+op+" ?", c.ID)
-		default:
-			add("("+col+", id) "+op+" (?, ?)", key, c.ID)
-		}
-	}
-	dir := " ASC"
-	if q.Desc {
-		dir = " DESC"
-	}
-	order := "id" + dir
-	if col != "" {
-		order = col + dir + ", id" + dir
-	}
-	size := domain.Page{Limit: q.Limit}.Size()
-	query := `SELECT ` + customerCols + ` FROM customers WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY ` + order + ` LIMIT ?`
-	out, err := list(ctx, r, what, scanCustomer, query, append(args, size+1)...)
-	if err != nil || len(out) <= size {
-		return out, "", err
-	}
-	out = out[:size]
-	last := out[size-1]
-	c := customerCursor{Sort: q.Sort, Desc: q.Desc, ID: last.ID}
-	switch q.Sort {
-	case "name":
-		c.Key, _ = json.Marshal(strings.ToLower(last.Name))
-	case "updated":
-		c.Key, _ = json.Marshal(last.UpdatedAt)
-	case "value":
-		var v int64
-		if last.LifetimeValue != nil {
-			v = last.LifetimeValue.Amount
-		}
-		c.Key, _ = json.Marshal(v)
-	}
-	b, _ := json.Marshal(c)
-	return out, base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// cursorKey decodes a cursor's sort value into the query argument of its column.
-func (r *repo) cursorKey(sort string, raw json.RawMessage) (any, error) {
-	switch sort {
-	case "name":
-		var s string
-		return s, json.Unmarshal(raw, &s)
-	case "updated":
-		var t time.Time
-		err := json.Unmarshal(raw, &t)
-		return r.ts(t), err
-	case "value":
-		var n int64
-		return n, json.Unmarshal(raw, &n)
-	}
-	return nil, nil
+	return customerPages.page(ctx, r, where, args, q.Sort, q.Desc, q.After, q.Limit, func(c *domain.Customer) string { return c.ID })
 }
 
 // customerSearch is the condition of a free-text search: every word must

@@ -198,6 +198,20 @@ func translate(err error) error {
 	return fmt.Errorf("%w: %w", kind, err)
 }
 
+// isForeignKey reports whether err is a foreign-key violation (a delete of
+// a row others refer to, or an insert referring to a missing one).
+func isForeignKey(err error) bool {
+	var pg *pgconn.PgError
+	var lite *sqlite.Error
+	switch {
+	case errors.As(err, &pg):
+		return pg.Code == "23503"
+	case errors.As(err, &lite):
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
 // newID returns id, or a new UUIDv7 (time ordered, so lists ordered by id
 // are in creation order) when id is empty.
 func newID(id string) string {

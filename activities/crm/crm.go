@@ -32,17 +32,21 @@ type Options struct {
 
 // Actions are the declarations of the crm.* actions.
 func Actions() []dsl.Action {
-	return customerActions()
+	return append(customerActions(), opportunityActions()...)
 }
 
 // Implementations returns each action's implementation by name.
 func Implementations(o Options) map[string]activities.Func {
 	a := &actions{svc: &crm.Service{Store: o.Store}, store: o.Store}
 	impls := map[string]activities.Func{
-		"crm.customer.create": a.createCustomer,
-		"crm.customer.get":    a.getCustomer,
-		"crm.customer.update": a.updateCustomer,
-		"crm.customer.search": a.searchCustomers,
+		"crm.customer.create":    a.createCustomer,
+		"crm.customer.get":       a.getCustomer,
+		"crm.customer.update":    a.updateCustomer,
+		"crm.customer.search":    a.searchCustomers,
+		"crm.opportunity.create": a.createOpportunity,
+		"crm.opportunity.get":    a.getOpportunity,
+		"crm.opportunity.update": a.updateOpportunity,
+		"crm.opportunity.move":   a.moveOpportunity,
 	}
 	for name, fn := range impls {
 		impls[name] = a.guard(name, fn)
@@ -111,6 +115,8 @@ func typed(name string, err error) error {
 		return err
 	case errors.As(err, &ve):
 		return temporal.NewNonRetryableApplicationError(name+": "+ve.Error(), ErrValidation, nil, ve.Fields)
+	case errors.Is(err, domain.ErrInvalidTransition):
+		return temporal.NewNonRetryableApplicationError(name+": "+err.Error(), ErrInvalidTransition, nil)
 	case errors.Is(err, domain.ErrNotFound):
 		return temporal.NewNonRetryableApplicationError(name+": "+err.Error(), ErrNotFound, nil)
 	case errors.Is(err, domain.ErrConflict):

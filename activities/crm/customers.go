@@ -106,9 +106,9 @@ func nullable(fields string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(string(b), "{"), "}")
 }
 
-// view is what the actions return for a customer: the record without its
+// view is what the actions return for a record: the record without its
 // organisation, with empty lists and objects left out.
-func view(c *domain.Customer) (map[string]any, error) {
+func view(c any) (map[string]any, error) {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil, err
@@ -153,12 +153,8 @@ func (a *actions) getCustomer(ctx context.Context, args map[string]any) (any, er
 
 func (a *actions) updateCustomer(ctx context.Context, args map[string]any) (any, error) {
 	k := callOf(ctx)
-	version := 0
-	if v, ok := args["version"].(int64); ok {
-		version = int(v)
-	}
 	patch, _ := args["set"].(map[string]any)
-	c, err := a.svc.UpdateCustomer(changing(ctx), k.actor, k.org, args["id"].(string), version, func(c *domain.Customer) error {
+	c, err := a.svc.UpdateCustomer(changing(ctx), k.actor, k.org, args["id"].(string), intArg(args, "version"), func(c *domain.Customer) error {
 		return crm.PatchCustomer(c, patch)
 	})
 	if err != nil {

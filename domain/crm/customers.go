@@ -139,8 +139,8 @@ func (s *Service) UpdateCustomer(ctx context.Context, actor Actor, orgID, id str
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		if version != 0 && version != before.Version {
-			return nil, nil, nil, fmt.Errorf("%w: customer %s is at version %d, not %d", domain.ErrConflict, id, before.Version, version)
+		if err := checkVersion("customer", id, before.Version, version); err != nil {
+			return nil, nil, nil, err
 		}
 		c := clone(before)
 		if err := edit(c); err != nil {
@@ -148,7 +148,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, actor Actor, orgID, id str
 		}
 		c.ID, c.OrgID, c.Version, c.CreatedAt = before.ID, before.OrgID, before.Version, before.CreatedAt
 		c.Normalize()
-		changes := customerChanges(before, c)
+		changes := changedFields(before, c)
 		audit := &domain.AuditEntry{Action: "customer.update", Target: "customer/" + id, Details: details(map[string]any{"changes": cmpOr(changes, []string{})})}
 		if len(changes) == 0 {
 			return before, nil, audit, nil
@@ -194,31 +194,48 @@ func (s *Service) DeleteCustomer(ctx context.Context, actor Actor, orgID, id str
 
 // checkOwner: a customer's owner is a user of its organisation.
 func checkOwner(ctx context.Context, tx domain.Repo, c *domain.Customer) error {
-	if c.OwnerID == "" {
+	return checkUser(ctx, tx, c.OrgID, "customer", c.OwnerID)
+}
+
+// checkUser: a record's owner (ownerId) is a user of its organisation.
+func checkUser(ctx context.Context, tx domain.Repo, orgID, record, userID string) error {
+	if userID == "" {
 		return nil
 	}
-	if _, err := tx.GetUser(ctx, c.OrgID, c.OwnerID); err != nil {
+	if _, err := tx.GetUser(ctx, orgID, userID); err != nil {
 		if errors.Is(err, domain.ErrNotFound) {
-			return &domain.ValidationError{Record: "customer", Fields: []domain.FieldError{{Field: "ownerId", Message: "is not a user of this organisation"}}}
+			return &domain.ValidationError{Record: record, Fields: []domain.FieldError{{Field: "ownerId", Message: "is not a user of this organisation"}}}
 		}
 		return err
 	}
 	return nil
 }
 
-func clone(c *domain.Customer) *domain.Customer {
-	b, _ := json.Marshal(c)
-	out := new(domain.Customer)
+// clone deep-copies a record through JSON, keeping its organisation.
+func clone[T any](v *T) *T {
+	b, _ := json.Marshal(v)
+	out := new(T)
 	_ = json.Unmarshal(b, out)
-	out.OrgID = c.OrgID
+	setOrg(out, orgOf(v))
 	return out
 }
 
-// customerChanges names the JSON fields that differ between a and b.
-func customerChanges(a, b *domain.Customer) []string {
+func orgOf(v any) string {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Struct {
+		if f := rv.Elem().FieldByName("OrgID"); f.IsValid() && f.Kind() == reflect.String {
+			return f.String()
+		}
+	}
+	return ""
+}
+
+// changedFields names the JSON fields that differ between two records of
+// one type (pointers to structs), ignoring id, version and times.
+func changedFields(a, b any) []string {
 	var changes []string
-	ta := reflect.TypeOf(*a)
-	va, vb := reflect.ValueOf(*a), reflect.ValueOf(*b)
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	ta := va.Type()
 	for i := range ta.NumField() {
 		f := ta.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -227,8 +244,8 @@ func customerChanges(a, b *domain.Customer) []string {
 			continue
 		}
 		x, y := va.Field(i).Interface(), vb.Field(i).Interface()
-		if f.Name == "Custom" {
-			if !jsonEqual(a.Custom, b.Custom) {
+		if raw, ok := x.(json.RawMessage); ok {
+			if !jsonEqual(raw, y.(json.RawMessage)) {
 				changes = append(changes, name)
 			}
 			continue

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"switchboard/domain"
@@ -18,16 +19,26 @@ var readOnly = map[string]bool{"id": true, "version": true, "createdAt": true, "
 // Read-only, unknown and mistyped members are a *domain.ValidationError
 // naming them; c is unchanged then.
 func PatchCustomer(c *domain.Customer, patch map[string]any) error {
+	return patchRecord(c, "customer", patch)
+}
+
+// PatchOpportunity is PatchCustomer for deals; the stage and the close
+// date change only by moving the deal (MoveOpportunity).
+func PatchOpportunity(o *domain.Opportunity, patch map[string]any) error {
+	return patchRecord(o, "opportunity", patch, "stage", "actualClose", "lostReason")
+}
+
+func patchRecord[T any](rec *T, record string, patch map[string]any, alsoReadOnly ...string) error {
 	var fields []domain.FieldError
 	for k := range patch {
-		if readOnly[k] {
+		if readOnly[k] || slices.Contains(alsoReadOnly, k) {
 			fields = append(fields, domain.FieldError{Field: k, Message: "is read-only"})
 		}
 	}
 	if len(fields) > 0 {
-		return &domain.ValidationError{Record: "customer", Fields: fields}
+		return &domain.ValidationError{Record: record, Fields: fields}
 	}
-	b, err := json.Marshal(c)
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
@@ -39,19 +50,19 @@ func PatchCustomer(c *domain.Customer, patch map[string]any) error {
 	b, _ = json.Marshal(doc)
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	var out domain.Customer
+	var out T
 	if err := dec.Decode(&out); err != nil {
 		f := domain.FieldError{Field: "", Message: err.Error()}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			f = domain.FieldError{Field: te.Field, Message: fmt.Sprintf("expected %s, got %s", jsonType(te.Type.Kind().String()), te.Value)}
 		} else if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			f = domain.FieldError{Field: strings.Trim(name, `"`), Message: "is not a customer field"}
+			f = domain.FieldError{Field: strings.Trim(name, `"`), Message: "is not a field of a " + record}
 		}
-		return &domain.ValidationError{Record: "customer", Fields: []domain.FieldError{f}}
+		return &domain.ValidationError{Record: record, Fields: []domain.FieldError{f}}
 	}
-	out.OrgID = c.OrgID
-	*c = out
+	setOrg(&out, orgOf(rec))
+	*rec = out
 	return nil
 }
 

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"EventClaimsConcurrent", testEventClaimsConcurrent},
 		{"Customers", testCustomers},
 		{"CustomerQueries", testCustomerQueries},
+		{"Opportunities", testOpportunities},
 		{"TenantIsolation", testTenantIsolation},
 		{"Pagination", testPagination},
 		{"PageSize", testPageSize},

@@ -216,6 +216,7 @@ func TestTenantIsolation(t *testing.T) {
 		body: map[string]any{"name": "Private Customer", "email": "private@acme.test"}}, 201)["id"].(string)
 	deal := expect(t, req{method: "POST", path: "/v1/opportunities", key: a.operator(),
 		body: map[string]any{"customerId": cust, "name": "Private Deal", "amount": map[string]any{"amount": 100, "currency": "EUR"}}}, 201)["id"].(string)
+	quote := a.newQuote(t, deal, "")["id"].(string)
 
 	// A sees its own things (so that the negative checks below can fail)
 	eventually(t, 30*time.Second, func() bool {
@@ -257,6 +258,10 @@ func TestTenantIsolation(t *testing.T) {
 		{"PATCH", "/v1/opportunities/" + deal, map[string]any{"name": "Stolen"}},
 		{"POST", "/v1/opportunities/" + deal + "/stage", map[string]any{"stage": "closed_won"}},
 		{"DELETE", "/v1/opportunities/" + deal, nil},
+		{"GET", "/v1/quotes/" + quote, nil},
+		{"PATCH", "/v1/quotes/" + quote, map[string]any{"notes": "stolen"}},
+		{"POST", "/v1/quotes/" + quote + "/send", nil},
+		{"POST", "/v1/quotes/" + quote + "/decision", map[string]any{"accepted": true, "name": "B"}},
 		{"POST", "/v1/definitions/" + name + "/schedules/0", map[string]any{"paused": true}},
 		{"DELETE", "/v1/api-keys/" + a.keyIDs["viewer"], nil},
 	} {
@@ -266,9 +271,9 @@ func TestTenantIsolation(t *testing.T) {
 	// B's lists hold nothing of A's
 	for _, path := range []string{"/v1/definitions", "/v1/runs", "/v1/tasks", "/v1/outbox", "/v1/secrets", "/v1/users", "/v1/api-keys", "/v1/audit",
 		"/v1/customers", "/v1/customers?q=private", "/v1/customers?email=private", "/v1/events", "/v1/triggers", "/v1/webhooks/deliveries",
-		"/v1/opportunities", "/v1/opportunities?customer=" + cust} {
+		"/v1/opportunities", "/v1/opportunities?customer=" + cust, "/v1/quotes", "/v1/quotes?opportunity=" + deal} {
 		cases = append(cases, scenario{name: "list " + path, path: path, key: b.owner(), status: 200,
-			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal"}})
+			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote}})
 	}
 	runScenarios(t, cases)
 	requireEveryIDEndpoint(t, cases, map[string]string{
@@ -297,6 +302,9 @@ func TestTenantIsolation(t *testing.T) {
 	require.Empty(t, findAudit(a.audit(t), "run.signal", ""))
 	require.Equal(t, "Private Customer", expect(t, req{method: "GET", path: "/v1/customers/" + cust, key: a.viewer()}, 200)["name"])
 	require.Equal(t, "lead", expect(t, req{method: "GET", path: "/v1/opportunities/" + deal, key: a.viewer()}, 200)["stage"])
+	require.Equal(t, "draft", expect(t, req{method: "GET", path: "/v1/quotes/" + quote, key: a.viewer()}, 200)["status"])
+	requireProblem(t, do(t, req{method: "POST", path: "/v1/quotes", key: b.operator(),
+		body: map[string]any{"opportunityId": deal, "lineItems": []any{map[string]any{"product": "x", "quantity": 1, "unitPrice": 1}}}}), 422, "validation")
 	// B may have a customer with the same email, but cannot attach a deal to A's customer
 	expect(t, req{method: "POST", path: "/v1/customers", key: b.operator(), body: map[string]any{"name": "B's", "email": "private@acme.test"}}, 201)
 	requireProblem(t, do(t, req{method: "POST", path: "/v1/opportunities", key: b.operator(),

@@ -79,14 +79,14 @@ func TestOpportunityPipeline(t *testing.T) {
 	// bad input
 	runScenarios(t, []scenario{
 		{name: "unknown customer", method: "POST", path: "/v1/opportunities", key: o.operator(),
-			body: map[string]any{"customerId": "nobody", "name": "x", "amount": map[string]any{"amount": 1, "currency": "EUR"}},
+			body:   map[string]any{"customerId": "nobody", "name": "x", "amount": map[string]any{"amount": 1, "currency": "EUR"}},
 			status: 422, problem: "validation", contains: []string{"body.customerId"}},
 		{name: "bad lines", method: "POST", path: "/v1/opportunities", key: o.operator(),
 			body: map[string]any{"customerId": "nobody", "name": "x", "amount": map[string]any{"amount": 1, "currency": "EUR"},
 				"lineItems": []any{map[string]any{"product": "", "quantity": 0, "unitPrice": -5, "taxRateBps": 20000}}},
 			status: 422, problem: "validation", contains: []string{"lineItems[0].quantity", "lineItems[0].unitPrice", "lineItems[0].taxRateBps"}},
 		{name: "bad date", method: "POST", path: "/v1/opportunities", key: o.operator(),
-			body: map[string]any{"customerId": "nobody", "name": "x", "amount": map[string]any{"amount": 1, "currency": "EUR"}, "expectedClose": "2027-13-01"},
+			body:   map[string]any{"customerId": "nobody", "name": "x", "amount": map[string]any{"amount": 1, "currency": "EUR"}, "expectedClose": "2027-13-01"},
 			status: 422, problem: "validation", contains: []string{"body.expectedClose"}},
 	})
 }

@@ -45,6 +45,10 @@ type Options struct {
 	Dev bool
 	// MaxWebhookBytes bounds webhook bodies; default 1 MiB.
 	MaxWebhookBytes int64
+	// PublicURL is the base of public links (quotes, contracts), such as
+	// https://sb.example.com; default the scheme and host of the request
+	// that issues the link.
+	PublicURL string
 }
 
 // Server is the HTTP API.
@@ -96,6 +100,7 @@ func New(o Options) *Server {
 		writeJSONProblem(c, problem(http.StatusInternalServerError, ProbInternal, "an internal error occurred"))
 	}))
 	e.Use(s.observe)
+	e.Use(withBase)
 	e.NoRoute(func(c *gin.Context) {
 		writeJSONProblem(c, problem(http.StatusNotFound, ProbNotFound, "no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -126,6 +131,8 @@ func New(o Options) *Server {
 	s.adminRoutes()
 	s.customerRoutes()
 	s.opportunityRoutes()
+	s.quoteRoutes()
+	s.publicRoutes()
 	s.triggerRoutesAPI()
 	e.POST("/hooks/:org/*path", s.webhook)
 	return s

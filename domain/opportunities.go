@@ -227,3 +227,51 @@ type OpportunityRepo interface {
 	DeleteOpportunity(ctx context.Context, orgID, id string) error
 	ListOpportunities(ctx context.Context, orgID string, q OpportunityQuery) ([]Opportunity, string, error)
 }
+
+// currencyExponents are the ISO 4217 minor-unit exponents that are not 2.
+var currencyExponents = map[string]int{
+	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0,
+	"UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+	"CLF": 4, "UYW": 4,
+}
+
+// CurrencyExponent is the number of decimals of a currency's minor unit
+// (ISO 4217): 2 for most, 0 for JPY, 3 for KWD.
+func CurrencyExponent(code string) int {
+	if e, ok := currencyExponents[code]; ok {
+		return e
+	}
+	return 2
+}
+
+// FormatMinor writes an amount of minor units as a decimal: 123456 EUR is
+// "1,234.56", 1500 JPY is "1,500".
+func FormatMinor(amount int64, currency string) string {
+	neg := amount < 0
+	if neg {
+		amount = -amount
+	}
+	exp := CurrencyExponent(currency)
+	div := int64(1)
+	for range exp {
+		div *= 10
+	}
+	whole, frac := amount/div, amount%div
+	s := fmt.Sprint(whole)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if exp > 0 {
+		out += fmt.Sprintf(".%0*d", exp, frac)
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
+}

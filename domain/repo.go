@@ -116,4 +116,5 @@ type Repo interface {
 
 	CustomerRepo
 	OpportunityRepo
+	QuoteRepo
 }

@@ -54,3 +54,16 @@ func TestStageMoves(t *testing.T) {
 	require.ErrorIs(t, domain.CanMoveStage("lead", "lead", ""), domain.ErrInvalidTransition)
 	require.ErrorIs(t, domain.CanMoveStage("lead", "won", ""), domain.ErrInvalid)
 }
+
+func TestFormatMinor(t *testing.T) {
+	for _, tc := range []struct {
+		amount   int64
+		currency string
+		want     string
+	}{
+		{123456, "EUR", "1,234.56"}, {5, "USD", "0.05"}, {0, "EUR", "0.00"}, {1500, "JPY", "1,500"},
+		{1234567, "KWD", "1,234.567"}, {100000000, "GBP", "1,000,000.00"}, {-250, "EUR", "-2.50"},
+	} {
+		require.Equal(t, tc.want, domain.FormatMinor(tc.amount, tc.currency), "%d %s", tc.amount, tc.currency)
+	}
+}

@@ -28,6 +28,12 @@ func PatchOpportunity(o *domain.Opportunity, patch map[string]any) error {
 	return patchRecord(o, "opportunity", patch, "stage", "actualClose", "lostReason")
 }
 
+// PatchQuote is PatchCustomer for a draft quote: its lines, currency,
+// validity and notes; the rest is the server's.
+func PatchQuote(q *domain.Quote, patch map[string]any) error {
+	return patchRecord(q, "quote", patch, "opportunityId", "customerId", "totals", "status", "runId", "sentAt", "decidedAt", "decision")
+}
+
 func patchRecord[T any](rec *T, record string, patch map[string]any, alsoReadOnly ...string) error {
 	var fields []domain.FieldError
 	for k := range patch {

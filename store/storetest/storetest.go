@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Customers", testCustomers},
 		{"CustomerQueries", testCustomerQueries},
 		{"Opportunities", testOpportunities},
+		{"Quotes", testQuotes},
 		{"TenantIsolation", testTenantIsolation},
 		{"Pagination", testPagination},
 		{"PageSize", testPageSize},

@@ -1,7 +1,13 @@
 package api_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -114,4 +120,60 @@ func TestCRMDealActions(t *testing.T) {
 	failed := o.waitRun(t, theirs, "failed")
 	require.Equal(t, "ValidationError", jget(failed, "error.type"), "%v", failed["error"])
 	require.Empty(t, items(t, expect(t, req{method: "GET", path: "/v1/opportunities", key: other.viewer()}, 200)))
+}
+
+// TestQuoteToClose is the sales process end to end on the embedded server:
+// a run records the customer and the deal, moves it, sends a quote and
+// waits; the customer accepts on the public page; the acceptance event
+// signals the run, which closes the deal won. A second run's customer
+// rejects, and that deal closes lost.
+func TestQuoteToClose(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("../flows/examples/quote-to-close.yaml")
+	require.NoError(t, err)
+	o := newOrg(t)
+	name := o.deploy(t, string(src))
+
+	sentLink := func(run string) string {
+		t.Helper()
+		r := o.waitStep(t, run, "waitFor", "waiting")
+		for _, s := range asList(r["steps"]) {
+			if s["id"] == "sent" {
+				return jget(s, "output.url").(string)
+			}
+		}
+		t.Fatalf("run %s has no sent step: %v", run, r)
+		return ""
+	}
+
+	won := o.start(t, name, map[string]any{"email": "ada@example.com", "name": "Ada", "quantity": 2})
+	link := sentLink(won)
+	p := page(t, link, "GET", nil)
+	require.Equal(t, 200, p.status)
+	require.Contains(t, string(p.body), `id="total">3,570.00 EUR`, "2 × 1,500.00 + 19 % tax")
+	require.Equal(t, http.StatusSeeOther, page(t, link, "POST", url.Values{"action": {"accept"}, "name": {"Ada Lovelace"}}).status)
+	out := o.waitRun(t, won, "completed")["output"].(map[string]any)
+	require.Equal(t, "won", out["outcome"])
+	require.EqualValues(t, 357000, out["total"])
+	deal := expect(t, req{method: "GET", path: "/v1/opportunities/" + out["deal"].(string), key: o.viewer()}, 200)
+	require.Equal(t, "closed_won", deal["stage"])
+	require.NotEmpty(t, deal["actualClose"])
+
+	lost := o.start(t, name, map[string]any{"email": "grace@example.com", "name": "Grace", "quantity": 1})
+	link = sentLink(lost)
+	require.Equal(t, http.StatusSeeOther, page(t, link, "POST", url.Values{"action": {"reject"}, "reason": {"too expensive"}}).status)
+	out = o.waitRun(t, lost, "completed")["output"].(map[string]any)
+	require.Equal(t, "lost", out["outcome"])
+	deal = expect(t, req{method: "GET", path: "/v1/opportunities/" + out["deal"].(string), key: o.viewer()}, 200)
+	require.Equal(t, "closed_lost", deal["stage"])
+	require.Equal(t, "quote not accepted", deal["lostReason"])
+
+	// the acceptance event is recorded as delivered to the run it signalled
+	evs := o.events(t, "quote.accepted")
+	require.Len(t, evs, 1)
+	eventually(t, 10*time.Second, func() bool {
+		evs = o.events(t, "quote.accepted")
+		runs, _ := evs[0]["runs"].([]any)
+		return len(runs) == 1 && strings.HasSuffix(runs[0].(string), "/"+won)
+	}, func() string { return fmt.Sprintf("quote.accepted not marked delivered to %s: %v", won, evs[0]) })
 }

@@ -102,8 +102,13 @@ func runMain(m *testing.M) int {
 		return fail("search attributes", err)
 	}
 
+	a := api.New(api.Options{Store: st, Temporal: tc, Keyring: env.keyring, Logger: quiet})
+	hs := httptest.NewServer(a.Handler())
+	defer hs.Close()
+	env.url = hs.URL
+
 	w, err := platform.New(platform.Options{Client: tc, Store: st, Logger: quiet,
-		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true}}})
+		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true}, PublicURL: hs.URL}})
 	if err != nil {
 		return fail("worker", err)
 	}
@@ -111,11 +116,6 @@ func runMain(m *testing.M) int {
 		return fail("start worker", err)
 	}
 	defer w.Stop()
-
-	a := api.New(api.Options{Store: st, Temporal: tc, Keyring: env.keyring, Logger: quiet})
-	hs := httptest.NewServer(a.Handler())
-	defer hs.Close()
-	env.url = hs.URL
 	devAPI := api.New(api.Options{Store: st, Temporal: tc, Keyring: env.keyring, Logger: quiet, Dev: true})
 	devHS := httptest.NewServer(devAPI.Handler())
 	defer devHS.Close()

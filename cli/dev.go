@@ -165,8 +165,9 @@ func RunDev(ctx context.Context, o DevOptions, stdout, stderr io.Writer) (err er
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	apiURL := "http://" + hostPort(lis.Addr())
 	w, err := platform.New(platform.Options{Client: tc, Store: st, Metrics: reg, Logger: log,
-		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true, AllowPrivate: true}}})
+		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true, AllowPrivate: true}, PublicURL: apiURL}})
 	if err != nil {
 		return err
 	}
@@ -182,12 +183,12 @@ func RunDev(ctx context.Context, o DevOptions, stdout, stderr io.Writer) (err er
 	}()
 	defer func() { stopDispatch(); <-dispatched }()
 
-	a := api.New(api.Options{Store: st, Temporal: tc, Namespace: devNamespace, Keyring: keys, Logger: log, Metrics: reg, Dev: true})
+	a := api.New(api.Options{Store: st, Temporal: tc, Namespace: devNamespace, Keyring: keys, Logger: log, Metrics: reg, Dev: true, PublicURL: apiURL})
 	hs := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(lis) }()
 
-	info := DevInfo{API: "http://" + hostPort(lis.Addr()), Temporal: srv.Address, OrgID: orgID, OwnerKey: ownerKey, DataDir: o.DataDir}
+	info := DevInfo{API: apiURL, Temporal: srv.Address, OrgID: orgID, OwnerKey: ownerKey, DataDir: o.DataDir}
 	printBanner(stdout, info)
 	if o.Ready != nil {
 		o.Ready(info)

@@ -78,6 +78,8 @@ type compiler struct {
 	outputs map[string]map[string]any
 	// triggerPos remembers where each webhook trigger is, for late checks.
 	triggerPos map[*WebhookTrigger]Pos
+	// eventSignalPos is the same for signalling event triggers.
+	eventSignalPos map[*EventTrigger]Pos
 	// src is the source, to map expression offsets to positions, and
 	// lineStarts indexes its lines (computed when first needed).
 	src        []byte
@@ -224,12 +226,17 @@ func (c *compiler) finish() {
 		c.plan.Approvals = append(c.plan.Approvals, name)
 	}
 	sort.Strings(c.plan.Approvals)
+	unknown := func(name string, pos Pos) {
+		if _, ok := c.signals[name]; !ok {
+			c.r.at(pos, "unknown signal `%s`: no `waitFor` or `exitWhen` in this workflow listens for it%s", name, suggest(name, keys(c.signals)))
+		}
+	}
 	for _, t := range c.plan.Triggers {
 		if t.Webhook != nil && t.Webhook.Signal != "" {
-			if _, ok := c.signals[t.Webhook.Signal]; !ok {
-				c.r.at(c.triggerPos[t.Webhook], "unknown signal `%s`: no `waitFor` or `exitWhen` in this workflow listens for it%s",
-					t.Webhook.Signal, suggest(t.Webhook.Signal, keys(c.signals)))
-			}
+			unknown(t.Webhook.Signal, c.triggerPos[t.Webhook])
+		}
+		if t.Event != nil && t.Event.Signal != "" {
+			unknown(t.Event.Signal, c.eventSignalPos[t.Event])
 		}
 	}
 }

@@ -464,6 +464,24 @@ triggers:
 			},
 		},
 		{
+			name: "event triggers that signal",
+			src: head + `steps:
+  - waitFor: {signal: quote.decided}
+triggers:
+  - event: {type: quote.accepted, signal: quote.decided, target: '${ event.data.quote.runId }'}
+  - event: {type: quote.rejected, signal: quote.decide, target: '${ event.data.quote.runId }'}
+  - event: {type: quote.expired, signal: quote.decided}
+  - event: {type: quote.sent, target: x}
+  - event: {type: quote.sent, signal: quote.decided, target: '${ body.id }'}
+`,
+			want: []string{
+				"wf.yaml:7:43: unknown signal `quote.decide`: no `waitFor` or `exitWhen` in this workflow listens for it; did you mean `quote.decided`?",
+				"wf.yaml:8:42: a signalling event trigger needs `target`: the id of the run to signal",
+				"wf.yaml:9:39: `target` is only used with `signal`",
+				"wf.yaml:10:66: unknown variable `body`: `body` exists only in webhook triggers; in scope here: `input`, `vars`, `steps`, `run`, `now`, `event`",
+			},
+		},
+		{
 			name: "signal-with-start",
 			src: head + `steps:
   - waitFor: {signal: go}

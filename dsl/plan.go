@@ -213,6 +213,11 @@ type EventTrigger struct {
 	Type  string `json:"type"`
 	When  string `json:"when,omitempty"`
 	Input *Value `json:"input,omitempty"`
+	// Signal and Target (an extension of DSL v1): deliver the event as a
+	// signal to the run Target names instead of starting one; the payload
+	// is Input, or the event's data.
+	Signal string `json:"signal,omitempty"`
+	Target *Value `json:"target,omitempty"`
 }
 
 type ScheduleTrigger struct {

@@ -84,7 +84,7 @@ func JSONSchema(reg *Registry) []byte {
 			for _, a := range reg.Actions() {
 				allOf = append(allOf, map[string]any{
 					"if":   map[string]any{"properties": map[string]any{"call": map[string]any{"const": a.Name}}, "required": []string{"call"}},
-					"then": map[string]any{"properties": map[string]any{"with": json.RawMessage(a.Input)}},
+					"then": map[string]any{"properties": map[string]any{"with": exprTolerant(a.Input)}},
 				})
 			}
 			if len(allOf) > 0 {
@@ -113,9 +113,11 @@ func JSONSchema(reg *Registry) []byte {
 				}},
 			"event": map[string]any{"type": "object", "additionalProperties": false, "required": []string{"type"},
 				"properties": map[string]any{
-					"type":  map[string]any{"type": "string"},
-					"when":  d.cond("Filter on `event`."),
-					"input": map[string]any{},
+					"type":   map[string]any{"type": "string"},
+					"when":   d.cond("Filter on `event`."),
+					"input":  map[string]any{},
+					"signal": map[string]any{"type": "string", "description": "Deliver the event as this signal to the run `target` names instead of starting one; an extension of DSL v1."},
+					"target": map[string]any{"description": "Id of the run to signal (`<definition>:<id>`), built from `event`."},
 				}},
 			"schedule": map[string]any{"type": "object", "additionalProperties": false,
 				"oneOf": []any{map[string]any{"required": []string{"cron"}}, map[string]any{"required": []string{"every"}}},
@@ -179,4 +181,49 @@ func JSONSchema(reg *Registry) []byte {
 		panic(err)
 	}
 	return append(b, '\n')
+}
+
+// exprString is a `${ ... }` expression, which stands for any value.
+var exprString = map[string]any{"type": "string", "pattern": `^\s*\$\{[\s\S]*\}\s*$`, "description": "An expression, evaluated when the step runs."}
+
+// exprTolerant turns an action's input schema into the editor's schema of
+// `with:`: wherever a value goes (the whole map, each property, each list
+// item), an expression may stand instead, as the compiler allows.
+func exprTolerant(raw json.RawMessage) any {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return raw
+	}
+	return tolerate(v)
+}
+
+func tolerate(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := make(map[string]any, len(m))
+	for k, x := range m {
+		out[k] = x
+	}
+	if props, ok := m["properties"].(map[string]any); ok {
+		np := make(map[string]any, len(props))
+		for k, x := range props {
+			np[k] = tolerate(x)
+		}
+		out["properties"] = np
+	}
+	if items, ok := m["items"]; ok {
+		out["items"] = tolerate(items)
+	}
+	for _, key := range []string{"anyOf", "oneOf", "allOf"} {
+		if list, ok := m[key].([]any); ok {
+			nl := make([]any, len(list))
+			for i, x := range list {
+				nl[i] = tolerate(x)
+			}
+			out[key] = nl
+		}
+	}
+	return map[string]any{"anyOf": []any{out, exprString}}
 }

@@ -146,7 +146,7 @@ func (c *compiler) webhook(n *Node) *WebhookTrigger {
 }
 
 func (c *compiler) eventTrigger(n *Node) *EventTrigger {
-	if !c.kindMap(n, "event", []string{"type", "when", "input"}) {
+	if !c.kindMap(n, "event", []string{"type", "when", "input", "signal", "target"}) {
 		return nil
 	}
 	e := &EventTrigger{}
@@ -164,6 +164,22 @@ func (c *compiler) eventTrigger(n *Node) *EventTrigger {
 	}
 	if i := n.Get("input"); i != nil {
 		e.Input = c.value(i, sc)
+	}
+	// an extension of DSL v1: like a webhook, an event may signal the run
+	// `target` names (quote.accepted → the run that sent the quote)
+	if s := n.Get("signal"); s != nil {
+		e.Signal = c.signalName(s)
+		if c.eventSignalPos == nil {
+			c.eventSignalPos = map[*EventTrigger]Pos{}
+		}
+		c.eventSignalPos[e] = s.Pos
+		if t := n.Get("target"); t == nil {
+			c.r.at(s.Pos, "a signalling event trigger needs `target`: the id of the run to signal")
+		} else {
+			e.Target = c.value(t, sc)
+		}
+	} else if t := n.Get("target"); t != nil {
+		c.r.at(t.Pos, "`target` is only used with `signal`")
 	}
 	return e
 }

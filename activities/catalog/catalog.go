@@ -19,6 +19,8 @@ type Options struct {
 	// Store holds the business records the crm.* actions use; without it
 	// they fail with NoRecords (mock them in `switchboard run`).
 	Store domain.Store
+	// PublicURL is the base of the public links crm actions return.
+	PublicURL string
 	// Skip lists actions not to register (for example because a test mocks them).
 	Skip map[string]bool
 }
@@ -38,7 +40,7 @@ func Implementations(opts Options) map[string]activities.Func {
 	impls := map[string]activities.Func{
 		"http.request": httpact.New(opts.HTTP).Request,
 	}
-	maps.Copy(impls, crmact.Implementations(crmact.Options{Store: opts.Store}))
+	maps.Copy(impls, crmact.Implementations(crmact.Options{Store: opts.Store, PublicURL: opts.PublicURL}))
 	return impls
 }
 

@@ -61,3 +61,27 @@ func TestRegistryDeclaresHTTPRequest(t *testing.T) {
 	require.Equal(t, "http.request", a.ActivityName())
 	require.Contains(t, catalog.Implementations(catalog.Options{}), "http.request")
 }
+
+// TestEditorSchemaTakesExpressionsInArguments: in `with:`, an expression may
+// stand for any value (as the compiler allows), while a literal of the wrong
+// type is still an error in the editor.
+func TestEditorSchemaTakesExpressionsInArguments(t *testing.T) {
+	t.Parallel()
+	c := jsonschema.NewCompiler()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(dsl.JSONSchema(catalog.Registry())))
+	require.NoError(t, err)
+	require.NoError(t, c.AddResource(dsl.SchemaID, doc))
+	schema, err := c.Compile(dsl.SchemaID)
+	require.NoError(t, err)
+	check := func(quantity string) error {
+		src := `{"switchboard": "v1", "name": "q", "steps": [{"call": "crm.quote.create", "with": {"opportunityId": "o",
+			"lineItems": [{"product": "p", "quantity": ` + quantity + `, "unitPrice": 1}]}}]}`
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(src)))
+		require.NoError(t, err)
+		return schema.Validate(inst)
+	}
+	require.NoError(t, check(`2`))
+	require.NoError(t, check(`"${ input.quantity }"`))
+	require.Error(t, check(`"two"`))
+	require.Error(t, check(`2.5`))
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/activity"
@@ -28,16 +29,19 @@ const (
 // NoRecords (the local runner: mock crm.* actions there).
 type Options struct {
 	Store domain.Store
+	// PublicURL is the base of public links (https://sb.example.com); the
+	// API's SWITCHBOARD_PUBLIC_URL. Empty gives links relative to the API.
+	PublicURL string
 }
 
 // Actions are the declarations of the crm.* actions.
 func Actions() []dsl.Action {
-	return append(customerActions(), opportunityActions()...)
+	return slices.Concat(customerActions(), opportunityActions(), quoteActions())
 }
 
 // Implementations returns each action's implementation by name.
 func Implementations(o Options) map[string]activities.Func {
-	a := &actions{svc: &crm.Service{Store: o.Store}, store: o.Store}
+	a := &actions{svc: &crm.Service{Store: o.Store}, store: o.Store, publicURL: o.PublicURL}
 	impls := map[string]activities.Func{
 		"crm.customer.create":    a.createCustomer,
 		"crm.customer.get":       a.getCustomer,
@@ -47,6 +51,9 @@ func Implementations(o Options) map[string]activities.Func {
 		"crm.opportunity.get":    a.getOpportunity,
 		"crm.opportunity.update": a.updateOpportunity,
 		"crm.opportunity.move":   a.moveOpportunity,
+		"crm.quote.create":       a.createQuote,
+		"crm.quote.get":          a.getQuote,
+		"crm.quote.send":         a.sendQuote,
 	}
 	for name, fn := range impls {
 		impls[name] = a.guard(name, fn)
@@ -55,8 +62,9 @@ func Implementations(o Options) map[string]activities.Func {
 }
 
 type actions struct {
-	svc   *crm.Service
-	store domain.Store
+	svc       *crm.Service
+	store     domain.Store
+	publicURL string
 }
 
 // call is what an action knows about the run that called it.

@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer rt.Close()
 	cfg, tc, st, reg, log := rt.Config, rt.Temporal, rt.Store, rt.Metrics, rt.Log
-	var copts catalog.Options
+	copts := catalog.Options{PublicURL: cfg.PublicURL}
 	if cfg.Mode == "dev" {
 		copts.HTTP = httpact.Options{AllowLoopback: true, AllowPrivate: true}
 	}

@@ -2,12 +2,14 @@ package platform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"switchboard/activities/catalog"
@@ -161,6 +163,16 @@ func (d *Dispatcher) deliver(ctx context.Context, e domain.Event) ([]string, err
 				continue
 			}
 		}
+		if t.Signal != "" {
+			target, err := d.signal(ctx, e, r, t, act, data)
+			if err != nil {
+				return nil, err
+			}
+			if target != "" {
+				runs = append(runs, target)
+			}
+			continue
+		}
 		var input any = data
 		if t.Input != nil {
 			if input, err = t.Input.Eval(act); err != nil {
@@ -190,6 +202,45 @@ func (d *Dispatcher) deliver(ctx context.Context, e domain.Event) ([]string, err
 		runs = append(runs, started.WorkflowID)
 	}
 	return runs, nil
+}
+
+// signal delivers an event to the run a signalling trigger's target
+// names, with its input (default: the event's data) as the payload. It
+// returns the run's workflow id, or "" when the target is empty or names no
+// running run (nothing to deliver to: logged, not retried). Delivery is at
+// least once: a dispatcher that dies between the signal and marking the
+// event signals again.
+func (d *Dispatcher) signal(ctx context.Context, e domain.Event, r domain.TriggerRoute, t *dsl.EventTrigger, act dsl.Activation, data any) (string, error) {
+	tv, err := t.Target.Eval(act)
+	target := ""
+	if err == nil {
+		target = dsl.Stringify(tv)
+	}
+	if err != nil || target == "" || tv == nil {
+		d.o.Logger.Warn("events: `target` gave no run; signal skipped", "event", e.ID, "definition", r.Definition, "error", err)
+		return "", nil
+	}
+	var payload any = data
+	if t.Input != nil {
+		if payload, err = t.Input.Eval(act); err != nil {
+			d.o.Logger.Warn("events: `input` failed; signal skipped", "event", e.ID, "definition", r.Definition, "error", err)
+			return "", nil
+		}
+	}
+	raw, err := dsl.MarshalJSON(payload)
+	if err != nil {
+		return "", nil
+	}
+	wid := e.OrgID + "/" + target
+	if err := d.o.Client.SignalWorkflow(ctx, wid, "", t.Signal, json.RawMessage(raw)); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			d.o.Logger.Info("events: no running run to signal", "event", e.ID, "run", target, "signal", t.Signal)
+			return "", nil
+		}
+		return "", fmt.Errorf("signal %s: %w", target, err)
+	}
+	return wid, nil
 }
 
 // plan is the compiled plan of a route's revision (cached: revisions are

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -36,6 +37,9 @@ type Config struct {
 	// DBMaxConns is SWITCHBOARD_DB_MAX_CONNS: the store's connection pool
 	// (default store.DefaultMaxOpenConns, 20).
 	DBMaxConns int
+	// PublicURL is SWITCHBOARD_PUBLIC_URL: the base of public links
+	// (quotes, contracts) the API and the worker hand out.
+	PublicURL string
 }
 
 // Load reads the environment; listen is the default listen address.
@@ -63,6 +67,13 @@ func Load(listen string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SWITCHBOARD_DB_MAX_CONNS is %q: want a number of connections from 1 to 1000", v))
 		}
 		c.DBMaxConns = n
+	}
+	if v := strings.TrimSpace(os.Getenv("SWITCHBOARD_PUBLIC_URL")); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("SWITCHBOARD_PUBLIC_URL is %q: want the site's base, such as https://sb.example.com", v))
+		}
+		c.PublicURL = strings.TrimSuffix(v, "/")
 	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is not set (postgres://user:pass@host:5432/db)"))

@@ -14,7 +14,7 @@ import (
 
 func TestLoadDefaultsAndRequiredSettings(t *testing.T) {
 	for _, k := range []string{"DATABASE_URL", "SWITCHBOARD_MASTER_KEY", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE",
-		"SWITCHBOARD_TASK_QUEUE", "SWITCHBOARD_LISTEN", "SWITCHBOARD_MODE", "SWITCHBOARD_WEBHOOK_MAX_BYTES", "SWITCHBOARD_DB_MAX_CONNS"} {
+		"SWITCHBOARD_TASK_QUEUE", "SWITCHBOARD_LISTEN", "SWITCHBOARD_MODE", "SWITCHBOARD_WEBHOOK_MAX_BYTES", "SWITCHBOARD_DB_MAX_CONNS", "SWITCHBOARD_PUBLIC_URL"} {
 		t.Setenv(k, "")
 	}
 	_, err := envcfg.Load(":8080")
@@ -48,6 +48,17 @@ func TestLoadDefaultsAndRequiredSettings(t *testing.T) {
 		require.ErrorContains(t, err, "SWITCHBOARD_DB_MAX_CONNS", bad)
 	}
 	t.Setenv("SWITCHBOARD_DB_MAX_CONNS", "")
+
+	t.Setenv("SWITCHBOARD_PUBLIC_URL", "https://sb.example.com/")
+	c, err = envcfg.Load(":8080")
+	require.NoError(t, err)
+	require.Equal(t, "https://sb.example.com", c.PublicURL)
+	for _, bad := range []string{"sb.example.com", "ftp://x", "https://x/app?y=1", "https://"} {
+		t.Setenv("SWITCHBOARD_PUBLIC_URL", bad)
+		_, err = envcfg.Load(":8080")
+		require.ErrorContains(t, err, "SWITCHBOARD_PUBLIC_URL", bad)
+	}
+	t.Setenv("SWITCHBOARD_PUBLIC_URL", "")
 
 	t.Setenv("TEMPORAL_ADDRESS", "temporal:7233")
 	t.Setenv("SWITCHBOARD_MODE", "prod")

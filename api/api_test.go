@@ -254,6 +254,9 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", "/v1/customers/" + cust, nil},
 		{"PATCH", "/v1/customers/" + cust, map[string]any{"name": "Stolen"}},
 		{"DELETE", "/v1/customers/" + cust, nil},
+		{"GET", "/v1/customers/" + cust + "/timeline", nil},
+		{"POST", "/v1/customers/" + cust + "/timeline", map[string]any{"kind": "note", "summary": "planted"}},
+		{"GET", "/v1/customers/" + cust + "/360", nil},
 		{"GET", "/v1/opportunities/" + deal, nil},
 		{"PATCH", "/v1/opportunities/" + deal, map[string]any{"name": "Stolen"}},
 		{"POST", "/v1/opportunities/" + deal + "/stage", map[string]any{"stage": "closed_won"}},
@@ -303,6 +306,7 @@ func TestTenantIsolation(t *testing.T) {
 	require.Equal(t, "Private Customer", expect(t, req{method: "GET", path: "/v1/customers/" + cust, key: a.viewer()}, 200)["name"])
 	require.Equal(t, "lead", expect(t, req{method: "GET", path: "/v1/opportunities/" + deal, key: a.viewer()}, 200)["stage"])
 	require.Equal(t, "draft", expect(t, req{method: "GET", path: "/v1/quotes/" + quote, key: a.viewer()}, 200)["status"])
+	require.NotContains(t, string(do(t, req{method: "GET", path: "/v1/customers/" + cust + "/timeline", key: a.viewer()}).body), "planted")
 	requireProblem(t, do(t, req{method: "POST", path: "/v1/quotes", key: b.operator(),
 		body: map[string]any{"opportunityId": deal, "lineItems": []any{map[string]any{"product": "x", "quantity": 1, "unitPrice": 1}}}}), 422, "validation")
 	// B may have a customer with the same email, but cannot attach a deal to A's customer

@@ -159,6 +159,26 @@ func TestQuoteToClose(t *testing.T) {
 	require.Equal(t, "closed_won", deal["stage"])
 	require.NotEmpty(t, deal["actualClose"])
 
+	// the customer's 360: the deal, the quote, the story, and the run that wrote it
+	c360 := expect(t, req{method: "GET", path: "/v1/customers/" + deal["customerId"].(string) + "/360", key: o.viewer()}, 200)
+	require.Len(t, c360["opportunities"], 1)
+	require.Equal(t, "accepted", jget(c360, "quotes.0.status"))
+	require.Equal(t, []any{won}, c360["runs"])
+	var story []string
+	for _, e := range asList(c360["timeline"]) {
+		story = append([]string{e["summary"].(string)}, story...)
+	}
+	require.Equal(t, []string{
+		"Customer created",
+		`Deal "Engines for Ada" created`,
+		`Deal "Engines for Ada" moved from lead to proposal`,
+		"Quote of 3,570.00 EUR created",
+		"Quote of 3,570.00 EUR sent",
+		"Quote sent",
+		"Quote of 3,570.00 EUR accepted",
+		`Deal "Engines for Ada" moved from proposal to closed_won`,
+	}, story)
+
 	lost := o.start(t, name, map[string]any{"email": "grace@example.com", "name": "Grace", "quantity": 1})
 	link = sentLink(lost)
 	require.Equal(t, http.StatusSeeOther, page(t, link, "POST", url.Values{"action": {"reject"}, "reason": {"too expensive"}}).status)

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -116,5 +118,89 @@ func (s *Server) customerRoutes() {
 		func(ctx context.Context, in *idInput) (*struct{}, error) {
 			pr := principal(ctx)
 			return nil, storeErr(svc.DeleteCustomer(ctx, crm.Actor(pr.Actor()), pr.OrgID, in.ID), "customer "+in.ID)
+		})
+}
+
+// Customer360 is everything about one customer on one page.
+type Customer360 struct {
+	Customer      *domain.Customer       `json:"customer"`
+	Opportunities []domain.Opportunity   `json:"opportunities" doc:"Up to 100, oldest first"`
+	Quotes        []domain.Quote         `json:"quotes" doc:"Up to 100, oldest first"`
+	Timeline      []domain.TimelineEntry `json:"timeline" doc:"The latest 50 entries, newest first"`
+	// Runs are the runs that changed the customer's records or logged
+	// their interactions, newest first (from the timeline).
+	Runs []string `json:"runs"`
+}
+
+func (s *Server) customerTimelineRoutes() {
+	svc := &crm.Service{Store: s.store}
+	tags := []string{"customers"}
+	type timelineInput struct {
+		ID     string `path:"id" maxLength:"64"`
+		Limit  int    `query:"limit" minimum:"0" maximum:"500"`
+		Cursor string `query:"cursor" maxLength:"100"`
+	}
+	op(s, domain.RoleViewer, huma.Operation{OperationID: "customer-timeline", Method: http.MethodGet, Path: "/v1/customers/{id}/timeline",
+		Summary: "A customer's interaction timeline, newest first", Tags: tags},
+		func(ctx context.Context, in *timelineInput) (*bodyOut[Page[domain.TimelineEntry]], error) {
+			org := principal(ctx).OrgID
+			if _, err := s.store.GetCustomer(ctx, org, in.ID); err != nil {
+				return nil, storeErr(err, "customer "+in.ID)
+			}
+			pg := domain.Page{Limit: in.Limit, After: in.Cursor}
+			es, err := s.store.ListTimeline(ctx, org, in.ID, pg)
+			if err != nil {
+				return nil, storeErr(err, "timeline")
+			}
+			return &bodyOut[Page[domain.TimelineEntry]]{Page[domain.TimelineEntry]{Items: es, NextCursor: nextCursor(es, pg, func(e domain.TimelineEntry) string { return e.ID })}}, nil
+		})
+
+	type logInput struct {
+		ID   string `path:"id" maxLength:"64"`
+		Body struct {
+			Kind    string `json:"kind" enum:"note,email,call,meeting"`
+			Summary string `json:"summary" minLength:"1" maxLength:"500"`
+			Body    string `json:"body,omitempty" maxLength:"20000"`
+		}
+	}
+	op(s, domain.RoleOperator, huma.Operation{OperationID: "log-interaction", Method: http.MethodPost, Path: "/v1/customers/{id}/timeline",
+		DefaultStatus: http.StatusCreated, Summary: "Log a note, email, call or meeting", Tags: tags, Description: "Emits `timeline.logged`."},
+		func(ctx context.Context, in *logInput) (*bodyOut[domain.TimelineEntry], error) {
+			pr := principal(ctx)
+			e := &domain.TimelineEntry{OrgID: pr.OrgID, CustomerID: in.ID, Kind: in.Body.Kind, Summary: in.Body.Summary, Body: in.Body.Body}
+			if _, err := svc.LogInteraction(ctx, crm.Actor(pr.Actor()), e); err != nil {
+				var ve *domain.ValidationError
+				if errors.As(err, &ve) && ve.Fields[0].Field == "customerId" {
+					return nil, problem(http.StatusNotFound, ProbNotFound, "customer %s not found", in.ID)
+				}
+				return nil, storeErr(err, "timeline entry")
+			}
+			return &bodyOut[domain.TimelineEntry]{*e}, nil
+		})
+
+	op(s, domain.RoleViewer, huma.Operation{OperationID: "customer-360", Method: http.MethodGet, Path: "/v1/customers/{id}/360",
+		Summary: "Everything about a customer: deals, quotes, timeline and runs", Tags: tags},
+		func(ctx context.Context, in *idInput) (*bodyOut[Customer360], error) {
+			org := principal(ctx).OrgID
+			c, err := s.store.GetCustomer(ctx, org, in.ID)
+			if err != nil {
+				return nil, storeErr(err, "customer "+in.ID)
+			}
+			out := Customer360{Customer: c, Runs: []string{}}
+			if out.Opportunities, _, err = s.store.ListOpportunities(ctx, org, domain.OpportunityQuery{CustomerID: c.ID, Limit: 100}); err != nil {
+				return nil, storeErr(err, "opportunities")
+			}
+			if out.Quotes, _, err = s.store.ListQuotes(ctx, org, domain.QuoteQuery{CustomerID: c.ID, Limit: 100}); err != nil {
+				return nil, storeErr(err, "quotes")
+			}
+			if out.Timeline, err = s.store.ListTimeline(ctx, org, c.ID, domain.Page{Limit: 50}); err != nil {
+				return nil, storeErr(err, "timeline")
+			}
+			for _, e := range out.Timeline {
+				if e.RunID != "" && !slices.Contains(out.Runs, e.RunID) {
+					out.Runs = append(out.Runs, e.RunID)
+				}
+			}
+			return &bodyOut[Customer360]{out}, nil
 		})
 }

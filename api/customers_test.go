@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -187,4 +188,50 @@ func TestCustomerListing(t *testing.T) {
 	// the cursor of one order is refused by another
 	page := expect(t, req{method: "GET", path: "/v1/customers?limit=2&sort=name", key: o.viewer()}, 200)
 	requireProblem(t, do(t, req{method: "GET", path: "/v1/customers?sort=value&cursor=" + url.QueryEscape(page["nextCursor"].(string)), key: o.viewer()}), 422, "validation")
+}
+
+func TestCustomerTimeline(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	id := expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Ada"}}, 201)["id"].(string)
+	res := do(t, req{method: "PATCH", path: "/v1/customers/" + id, key: o.operator(), contentType: "application/merge-patch+json", body: `{"status": "customer", "phone": "+1 555 0100"}`})
+	require.Equal(t, 200, res.status, "%s", res.body)
+	for i, kind := range []string{"call", "note", "email"} {
+		e := expect(t, req{method: "POST", path: "/v1/customers/" + id + "/timeline", key: o.operator(),
+			body: map[string]any{"kind": kind, "summary": fmt.Sprintf("%s %d", kind, i), "body": "details"}}, 201)
+		require.Equal(t, o.actor("operator"), e["actor"])
+	}
+	var all []string
+	path := "/v1/customers/" + id + "/timeline?limit=2"
+	for path != "" {
+		page := expect(t, req{method: "GET", path: path, key: o.viewer()}, 200)
+		for _, e := range items(t, page) {
+			all = append(all, e["kind"].(string)+": "+e["summary"].(string))
+		}
+		path = ""
+		if next, _ := page["nextCursor"].(string); next != "" {
+			path = "/v1/customers/" + id + "/timeline?limit=2&cursor=" + next
+		}
+	}
+	require.Equal(t, []string{"email: email 2", "note: note 1", "call: call 0", "customer: Status changed from lead to customer",
+		"customer: Customer updated: phone, status", "customer: Customer created"}, all)
+	require.Len(t, o.events(t, "timeline.logged"), 3)
+
+	c360 := expect(t, req{method: "GET", path: "/v1/customers/" + id + "/360", key: o.viewer()}, 200)
+	require.Equal(t, id, jget(c360, "customer.id"))
+	require.Empty(t, c360["opportunities"])
+	require.Empty(t, c360["runs"])
+	require.Len(t, c360["timeline"], 6)
+
+	runScenarios(t, []scenario{
+		{name: "logged kinds only", method: "POST", path: "/v1/customers/" + id + "/timeline", key: o.operator(),
+			body: map[string]any{"kind": "deal", "summary": "x"}, status: 422, problem: "validation"},
+		{name: "unknown customer", method: "POST", path: "/v1/customers/nobody/timeline", key: o.operator(),
+			body: map[string]any{"kind": "note", "summary": "x"}, status: 404, problem: "not-found"},
+		{name: "viewer cannot log", method: "POST", path: "/v1/customers/" + id + "/timeline", key: o.viewer(),
+			body: map[string]any{"kind": "note", "summary": "x"}, status: 403, problem: "forbidden"},
+	})
+	// the timeline goes with the customer
+	require.Equal(t, 204, do(t, req{method: "DELETE", path: "/v1/customers/" + id, key: o.admin()}).status)
+	requireProblem(t, do(t, req{method: "GET", path: "/v1/customers/" + id + "/timeline", key: o.viewer()}), 404, "not-found")
 }

@@ -130,6 +130,7 @@ func New(o Options) *Server {
 	s.taskRoutes()
 	s.adminRoutes()
 	s.customerRoutes()
+	s.customerTimelineRoutes()
 	s.opportunityRoutes()
 	s.quoteRoutes()
 	s.publicRoutes()

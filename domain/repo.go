@@ -117,4 +117,5 @@ type Repo interface {
 	CustomerRepo
 	OpportunityRepo
 	QuoteRepo
+	TimelineRepo
 }

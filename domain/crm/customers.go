@@ -72,6 +72,12 @@ func change[T any](ctx context.Context, s *Service, orgID string, actor Actor, f
 			if err := tx.PublishEvent(ctx, e); err != nil {
 				return err
 			}
+			if entry := timelineOf(e, actor); entry != nil {
+				entry.OrgID = orgID
+				if err := tx.AddTimeline(ctx, entry); err != nil {
+					return err
+				}
+			}
 		}
 		audit.OrgID, audit.Actor = orgID, string(actor)
 		if err := tx.AppendAudit(ctx, audit); err != nil {
@@ -276,3 +282,5 @@ func jsonEqual(a, b json.RawMessage) bool {
 	}
 	return reflect.DeepEqual(x, y)
 }
+
+func errorsIsNotFound(err error) bool { return errors.Is(err, domain.ErrNotFound) }

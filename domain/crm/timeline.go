@@ -1,0 +1,83 @@
+package crm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"switchboard/domain"
+)
+
+// timelineOf is the customer-timeline entry a record change's event writes,
+// or nil when the event concerns no (remaining) customer.
+func timelineOf(e *domain.Event, actor Actor) *domain.TimelineEntry {
+	var d struct {
+		Customer    *domain.Customer    `json:"customer"`
+		Opportunity *domain.Opportunity `json:"opportunity"`
+		Quote       *domain.Quote       `json:"quote"`
+		Changes     []string            `json:"changes"`
+		From        string              `json:"from"`
+		To          string              `json:"to"`
+		Reason      string              `json:"reason"`
+	}
+	if json.Unmarshal(e.Data, &d) != nil {
+		return nil
+	}
+	entry := &domain.TimelineEntry{Event: e.Type, Actor: string(actor), RunID: runOf(actor)}
+	_, verb, _ := strings.Cut(e.Type, ".")
+	verb = strings.ReplaceAll(verb, "_", " ")
+	switch {
+	case e.Type == "customer.deleted":
+		return nil // the timeline goes with the customer
+	case d.Customer != nil:
+		entry.Kind, entry.CustomerID, entry.Ref = "customer", d.Customer.ID, "customer/"+d.Customer.ID
+		entry.Summary = "Customer " + verb
+		if e.Type == "customer.status_changed" {
+			entry.Summary = fmt.Sprintf("Status changed from %s to %s", d.From, d.Customer.Status)
+		}
+	case d.Opportunity != nil:
+		o := d.Opportunity
+		entry.Kind, entry.CustomerID, entry.Ref = "deal", o.CustomerID, "opportunity/"+o.ID
+		entry.Summary = fmt.Sprintf("Deal %q %s", o.Name, verb)
+		if e.Type == "opportunity.stage_changed" {
+			entry.Summary = fmt.Sprintf("Deal %q moved from %s to %s", o.Name, d.From, d.To)
+			entry.Body = d.Reason
+		}
+	case d.Quote != nil:
+		q := d.Quote
+		entry.Kind, entry.CustomerID, entry.Ref = "quote", q.CustomerID, "quote/"+q.ID
+		entry.Summary = fmt.Sprintf("Quote of %s %s %s", domain.FormatMinor(q.Totals.Total, q.Currency), q.Currency, verb)
+		if q.Decision != nil && q.Decision.Reason != "" {
+			entry.Body = q.Decision.Reason
+		}
+	default:
+		return nil
+	}
+	if len(d.Changes) > 0 {
+		entry.Summary += ": " + strings.Join(d.Changes, ", ")
+	}
+	return entry
+}
+
+// LogInteraction adds a note, email, call or meeting to a customer's
+// timeline and emits timeline.logged.
+func (s *Service) LogInteraction(ctx context.Context, actor Actor, e *domain.TimelineEntry) (*domain.TimelineEntry, error) {
+	return change(ctx, s, e.OrgID, actor, func(tx domain.Repo) (*domain.TimelineEntry, []*domain.Event, *domain.AuditEntry, error) {
+		if !slices.Contains(domain.LoggedTimelineKinds, e.Kind) {
+			return nil, nil, nil, &domain.ValidationError{Record: "timeline entry", Fields: []domain.FieldError{{Field: "kind",
+				Message: fmt.Sprintf("is %q; want one of %s", e.Kind, strings.Join(domain.LoggedTimelineKinds, ", "))}}}
+		}
+		e.Actor, e.RunID, e.Event = string(actor), runOf(actor), ""
+		e.Summary, e.Body = strings.TrimSpace(e.Summary), strings.TrimSpace(e.Body)
+		if err := tx.AddTimeline(ctx, e); err != nil {
+			if errorsIsNotFound(err) {
+				return nil, nil, nil, &domain.ValidationError{Record: "timeline entry", Fields: []domain.FieldError{{Field: "customerId", Message: "is not a customer of this organisation"}}}
+			}
+			return nil, nil, nil, err
+		}
+		return e, []*domain.Event{event("timeline.logged", map[string]any{"entry": e, "actor": actor})},
+			&domain.AuditEntry{Action: "timeline.log", Target: "customer/" + e.CustomerID}, nil
+	})
+}

@@ -1,0 +1,35 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"switchboard/domain"
+)
+
+// Timelines (domain.TimelineRepo).
+
+const timelineCols = `org_id, id, customer_id, kind, summary, body, ref, event, actor, run_id, at`
+
+func (r *repo) AddTimeline(ctx context.Context, e *domain.TimelineEntry) error {
+	if err := need("timeline entry", "orgId", e.OrgID); err != nil {
+		return err
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	e.ID, e.At = newID(e.ID), stamp(e.At)
+	_, err := r.exec(ctx, `INSERT INTO timeline (`+timelineCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.OrgID, e.ID, e.CustomerID, e.Kind, e.Summary, e.Body, e.Ref, e.Event, e.Actor, e.RunID, r.ts(e.At))
+	if isForeignKey(err) {
+		return fmt.Errorf("%w: add timeline entry: customer %s", domain.ErrNotFound, e.CustomerID)
+	}
+	return wrap("add timeline entry", err)
+}
+
+func (r *repo) ListTimeline(ctx context.Context, orgID, customerID string, p domain.Page) ([]domain.TimelineEntry, error) {
+	q, args := newestFirst(`SELECT `+timelineCols+` FROM timeline WHERE org_id = ? AND customer_id = ?`, []any{orgID, customerID}, p)
+	return list(ctx, r, "list timeline", func(s scanner) (e domain.TimelineEntry, err error) {
+		return e, s.Scan(&e.OrgID, &e.ID, &e.CustomerID, &e.Kind, &e.Summary, &e.Body, &e.Ref, &e.Event, &e.Actor, &e.RunID, scanTime(&e.At))
+	}, q, args...)
+}

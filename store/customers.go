@@ -185,6 +185,15 @@ var customerPages = &keyset[domain.Customer]{
 }
 
 func (r *repo) ListCustomers(ctx context.Context, orgID string, q domain.CustomerQuery) ([]domain.Customer, string, error) {
+	l, err := r.customerListing(orgID, q)
+	if err != nil {
+		return nil, "", err
+	}
+	return customerPages.run(ctx, r, l, func(c *domain.Customer) string { return c.ID })
+}
+
+// customerListing builds the query of a customer list.
+func (r *repo) customerListing(orgID string, q domain.CustomerQuery) (*listing, error) {
 	if q.Sort == "" {
 		q.Sort = "created"
 	}
@@ -212,7 +221,7 @@ func (r *repo) ListCustomers(ctx context.Context, orgID string, q domain.Custome
 		cond, a := r.customerSearch(s)
 		add(cond, a...)
 	}
-	return customerPages.page(ctx, r, where, args, q.Sort, q.Desc, q.After, q.Limit, func(c *domain.Customer) string { return c.ID })
+	return customerPages.build(r, where, args, q.Sort, q.Desc, q.After, q.Limit)
 }
 
 // customerSearch is the condition of a free-text search: every word must

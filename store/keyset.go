@@ -52,12 +52,22 @@ func (k *keyset[T]) invalid(field, msg string) error {
 	return &domain.ValidationError{Record: k.record, Fields: []domain.FieldError{{Field: field, Message: msg}}}
 }
 
-// page runs the query with the conditions where (args) and returns a page
-// of at most limit rows (domain.Page sizes) and the next page's cursor.
-func (k *keyset[T]) page(ctx context.Context, r *repo, where []string, args []any, sort string, desc bool, after string, limit int, id func(*T) string) ([]T, string, error) {
+// listing is a built page query.
+type listing struct {
+	sql  string
+	args []any
+	size int
+	sort string
+	desc bool
+}
+
+// build makes the page query with the conditions where (args): rows after
+// the cursor in the sort order, at most limit + 1 (to know whether a next
+// page exists).
+func (k *keyset[T]) build(r *repo, where []string, args []any, sort string, desc bool, after string, limit int) (*listing, error) {
 	sk, ok := k.sorts[sort]
 	if !ok {
-		return nil, "", k.invalid("sort", fmt.Sprintf("is %q; want one of %s", sort, strings.Join(k.order, ", ")))
+		return nil, k.invalid("sort", fmt.Sprintf("is %q; want one of %s", sort, strings.Join(k.order, ", ")))
 	}
 	op, dir := ">", " ASC"
 	if desc {
@@ -70,14 +80,14 @@ func (k *keyset[T]) page(ctx context.Context, r *repo, where []string, args []an
 			err = json.Unmarshal(b, &c)
 		}
 		if err != nil || c.Sort != sort || c.Desc != desc || c.ID == "" {
-			return nil, "", k.invalid("cursor", "is not a cursor of this sort order (start again from the first page)")
+			return nil, k.invalid("cursor", "is not a cursor of this sort order (start again from the first page)")
 		}
 		if sk.col == "" {
 			where, args = append(where, "id "+op+" ?"), append(args, c.ID)
 		} else {
 			key, err := r.cursorValue(sk.kind, c.Key)
 			if err != nil {
-				return nil, "", k.invalid("cursor", "is damaged (start again from the first page)")
+				return nil, k.invalid("cursor", "is damaged (start again from the first page)")
 			}
 			where, args = append(where, "("+sk.col+", id) "+op+" (?, ?)"), append(args, key, c.ID)
 		}
@@ -88,18 +98,32 @@ func (k *keyset[T]) page(ctx context.Context, r *repo, where []string, args []an
 	}
 	size := domain.Page{Limit: limit}.Size()
 	q := k.from + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order + ` LIMIT ?`
-	out, err := list(ctx, r, "list "+strings.TrimSuffix(k.record, " query")+"s", k.scan, q, append(args, size+1)...)
-	if err != nil || len(out) <= size {
+	return &listing{sql: q, args: append(args, size+1), size: size, sort: sort, desc: desc}, nil
+}
+
+// run runs a built query and returns its page and the next page's cursor.
+func (k *keyset[T]) run(ctx context.Context, r *repo, l *listing, id func(*T) string) ([]T, string, error) {
+	out, err := list(ctx, r, "list "+strings.TrimSuffix(k.record, " query")+"s", k.scan, l.sql, l.args...)
+	if err != nil || len(out) <= l.size {
 		return out, "", err
 	}
-	out = out[:size]
-	last := &out[size-1]
-	c := cursor{Sort: sort, Desc: desc, ID: id(last)}
-	if sk.col != "" {
+	out = out[:l.size]
+	last := &out[l.size-1]
+	c := cursor{Sort: l.sort, Desc: l.desc, ID: id(last)}
+	if sk := k.sorts[l.sort]; sk.col != "" {
 		c.Key, _ = json.Marshal(sk.value(last))
 	}
 	b, _ := json.Marshal(c)
 	return out, base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// page builds and runs a page query.
+func (k *keyset[T]) page(ctx context.Context, r *repo, where []string, args []any, sort string, desc bool, after string, limit int, id func(*T) string) ([]T, string, error) {
+	l, err := k.build(r, where, args, sort, desc, after, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	return k.run(ctx, r, l, id)
 }
 
 // cursorValue decodes a cursor's sort value into the query argument of

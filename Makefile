@@ -44,6 +44,10 @@ bench: ## benchmarks: DSL vs native Go workflows, compile time, run starts over 
 	$(GO) test -run='^$$' -bench=. -benchtime=$${BENCHTIME:-15x} -count=$${COUNT:-1} ./workers/bench/ ./dsl/
 	$(GO) test -run='^$$' -bench=Starts -benchtime=$${STARTS:-2000x} ./cli/
 
+.PHONY: bench-records
+bench-records: ## the records benchmark: 1,000,000 customers (CUSTOMERS=...), 50 API clients, PostgreSQL and SQLite (~15 min)
+	SWITCHBOARD_BENCH_CUSTOMERS=$${CUSTOMERS:-1000000} $(GO) test -run='^$$' -bench=CustomerQueries -benchtime=$${REQUESTS:-2000x} -timeout 90m -v ./store/storebench/
+
 .PHONY: schema
 schema: ## regenerate schemas/dsl-v1.json from the action registry
 	$(GO) run ./cmd/switchboard schema > schemas/dsl-v1.json

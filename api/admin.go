@@ -127,6 +127,9 @@ func (s *Server) adminRoutes() {
 				}
 				return tx.AppendAudit(ctx, &domain.AuditEntry{OrgID: pr.OrgID, Actor: pr.Actor(), Action: "apikey.revoke", Target: "apikey/" + in.ID})
 			})
+			if err == nil {
+				s.auth.forgetKey(in.ID)
+			}
 			return nil, storeErr(err, "api key "+in.ID)
 		})
 

@@ -75,28 +75,33 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.writeProblem(ctx, problem(http.StatusUnauthorized, ProbUnauthorized, "send an API key: Authorization: Bearer sb_..."))
 		return
 	}
-	sctx, cancel := context.WithTimeout(ctx.Context(), 5*time.Second)
-	defer cancel()
-	k, err := s.store.APIKeyByHash(sctx, HashKey(strings.TrimSpace(secret)))
-	if err != nil {
-		if errors.Is(err, domain.ErrNotFound) {
-			ctx.SetHeader("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
-			s.writeProblem(ctx, problem(http.StatusUnauthorized, ProbUnauthorized, "the API key is unknown or revoked"))
+	hash := HashKey(strings.TrimSpace(secret))
+	p, cached := s.auth.get(hash)
+	if !cached {
+		sctx, cancel := context.WithTimeout(ctx.Context(), 5*time.Second)
+		defer cancel()
+		k, err := s.store.APIKeyByHash(sctx, hash)
+		if err != nil {
+			if errors.Is(err, domain.ErrNotFound) {
+				ctx.SetHeader("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
+				s.writeProblem(ctx, problem(http.StatusUnauthorized, ProbUnauthorized, "the API key is unknown or revoked"))
+				return
+			}
+			s.writeProblem(ctx, storeErr(err, "api key"))
 			return
 		}
-		s.writeProblem(ctx, storeErr(err, "api key"))
-		return
-	}
-	p := &Principal{OrgID: k.OrgID, UserID: k.UserID, KeyID: k.ID, Role: k.Role}
-	if u, err := s.store.GetUser(sctx, k.OrgID, k.UserID); err == nil {
-		p.Email = u.Email
+		p = Principal{OrgID: k.OrgID, UserID: k.UserID, KeyID: k.ID, Role: k.Role}
+		if u, err := s.store.GetUser(sctx, k.OrgID, k.UserID); err == nil {
+			p.Email = u.Email
+		}
+		s.auth.put(hash, p)
 	}
 	if !p.Role.AtLeast(need) {
 		s.writeProblem(ctx, problem(http.StatusForbidden, ProbForbidden,
 			"this needs the %s role or higher; the API key has %s", need, p.Role))
 		return
 	}
-	next(huma.WithValue(ctx, principalKey{}, p))
+	next(huma.WithValue(ctx, principalKey{}, &p))
 }
 
 // writeProblem answers from a middleware (handlers just return errors).

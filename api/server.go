@@ -59,6 +59,7 @@ type Server struct {
 	engine   *gin.Engine
 	huma     huma.API
 	plans    *planCache
+	auth     *authCache
 	metrics  *metrics
 }
 
@@ -94,7 +95,7 @@ func New(o Options) *Server {
 	e.UnescapePathValues = true
 	e.HandleMethodNotAllowed = true
 	s := &Server{opts: o, store: o.Store, temporal: o.Temporal, engine: e,
-		plans: newPlanCache(256), metrics: newMetrics(o.Metrics)}
+		plans: newPlanCache(256), metrics: newMetrics(o.Metrics), auth: newAuthCache()}
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, v any) {
 		o.Logger.Error("api: panic", "panic", v, "path", c.Request.URL.Path)
 		writeJSONProblem(c, problem(http.StatusInternalServerError, ProbInternal, "an internal error occurred"))

@@ -11,6 +11,7 @@ import (
 
 	"switchboard/api"
 	"switchboard/cli"
+	"switchboard/domain"
 	"switchboard/store"
 )
 
@@ -48,6 +49,30 @@ func TestMigrateAndOrgCreate(t *testing.T) {
 	org, err := st.GetOrg(context.Background(), k.OrgID)
 	require.NoError(t, err)
 	require.Equal(t, "acme", org.Name)
+
+	// seed: made-up customers, twice with the same seed (emails stay unique)
+	for range 2 {
+		code, out, errs = exec("seed", "--database-url", url, "--org", org.ID, "--customers", "1200", "--seed", "7")
+		require.Equal(t, 0, code, errs)
+		require.Regexp(t, `^loaded 1200 customers in `, out)
+	}
+	all, _, err := st.ListCustomers(context.Background(), org.ID, domain.CustomerQuery{Limit: 500})
+	require.NoError(t, err)
+	require.Len(t, all, 500)
+	n := 0
+	for q := (domain.CustomerQuery{Limit: 500}); ; {
+		cs, next, err := st.ListCustomers(context.Background(), org.ID, q)
+		require.NoError(t, err)
+		n += len(cs)
+		if next == "" {
+			break
+		}
+		q.After = next
+	}
+	require.Equal(t, 2400, n)
+	code, _, errs = exec("seed", "--database-url", url, "--org", "nobody", "--customers", "5")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errs, "organisation nobody")
 }
 
 func TestMigrateNeedsADatabase(t *testing.T) {

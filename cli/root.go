@@ -40,7 +40,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newValidateCmd(), newSchemaCmd(), newDevCmd(), newMigrateCmd(), newOrgCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newSchemaCmd(), newDevCmd(), newMigrateCmd(), newOrgCmd(), newSeedCmd())
 	return root
 }
 

@@ -132,6 +132,7 @@ func New(o Options) *Server {
 	s.adminRoutes()
 	s.customerRoutes()
 	s.customerTimelineRoutes()
+	s.importRoutes()
 	s.opportunityRoutes()
 	s.quoteRoutes()
 	s.publicRoutes()

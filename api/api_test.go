@@ -217,6 +217,7 @@ func TestTenantIsolation(t *testing.T) {
 	deal := expect(t, req{method: "POST", path: "/v1/opportunities", key: a.operator(),
 		body: map[string]any{"customerId": cust, "name": "Private Deal", "amount": map[string]any{"amount": 100, "currency": "EUR"}}}, 201)["id"].(string)
 	quote := a.newQuote(t, deal, "")["id"].(string)
+	expect(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: a.admin(), body: map[string]any{"schema": map[string]any{"type": "object", "title": "A's private schema"}}}, 200)
 
 	// A sees its own things (so that the negative checks below can fail)
 	eventually(t, 30*time.Second, func() bool {
@@ -254,6 +255,8 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", "/v1/customers/" + cust, nil},
 		{"PATCH", "/v1/customers/" + cust, map[string]any{"name": "Stolen"}},
 		{"DELETE", "/v1/customers/" + cust, nil},
+		{"GET", "/v1/record-schemas/customer", nil},
+		{"DELETE", "/v1/record-schemas/customer", nil},
 		{"GET", "/v1/customers/" + cust + "/timeline", nil},
 		{"POST", "/v1/customers/" + cust + "/timeline", map[string]any{"kind": "note", "summary": "planted"}},
 		{"GET", "/v1/customers/" + cust + "/360", nil},
@@ -282,6 +285,7 @@ func TestTenantIsolation(t *testing.T) {
 	requireEveryIDEndpoint(t, cases, map[string]string{
 		"POST /v1/definitions/{name}/revisions": "creates a definition of B's own (checked below)",
 		"PUT /v1/secrets/{name}":                "writes a secret of B's own (checked below)",
+		"PUT /v1/record-schemas/{record}":       "sets B's own schema (checked below)",
 	})
 
 	// B may use the same names, independently of A
@@ -307,6 +311,8 @@ func TestTenantIsolation(t *testing.T) {
 	require.Equal(t, "lead", expect(t, req{method: "GET", path: "/v1/opportunities/" + deal, key: a.viewer()}, 200)["stage"])
 	require.Equal(t, "draft", expect(t, req{method: "GET", path: "/v1/quotes/" + quote, key: a.viewer()}, 200)["status"])
 	require.NotContains(t, string(do(t, req{method: "GET", path: "/v1/customers/" + cust + "/timeline", key: a.viewer()}).body), "planted")
+	expect(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: b.admin(), body: map[string]any{"schema": map[string]any{"title": "B's"}}}, 200)
+	require.Equal(t, "A's private schema", jget(expect(t, req{method: "GET", path: "/v1/record-schemas/customer", key: a.viewer()}, 200), "schema.title"))
 	requireProblem(t, do(t, req{method: "POST", path: "/v1/quotes", key: b.operator(),
 		body: map[string]any{"opportunityId": deal, "lineItems": []any{map[string]any{"product": "x", "quantity": 1, "unitPrice": 1}}}}), 422, "validation")
 	// B may have a customer with the same email, but cannot attach a deal to A's customer

@@ -235,3 +235,44 @@ func TestCustomerTimeline(t *testing.T) {
 	require.Equal(t, 204, do(t, req{method: "DELETE", path: "/v1/customers/" + id, key: o.admin()}).status)
 	requireProblem(t, do(t, req{method: "GET", path: "/v1/customers/" + id + "/timeline", key: o.viewer()}), 404, "not-found")
 }
+
+func TestCustomFieldSchema(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	// before any schema, custom is any object
+	expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Free", "custom": map[string]any{"seats": "many"}}}, 201)
+
+	schema := map[string]any{"type": "object", "required": []string{"tier"}, "properties": map[string]any{
+		"tier": map[string]any{"enum": []string{"gold", "silver"}}, "seats": map[string]any{"type": "integer", "minimum": 1}}}
+	requireProblem(t, do(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: o.operator(), body: map[string]any{"schema": schema}}), 403, "forbidden")
+	requireProblem(t, do(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: o.admin(),
+		body: map[string]any{"schema": map[string]any{"type": "nonsense"}}}), 422, "validation")
+	requireProblem(t, do(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: o.admin(),
+		body: map[string]any{"schema": map[string]any{"$ref": "https://example.com/s.json"}}}), 422, "validation")
+	expect(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: o.admin(), body: map[string]any{"schema": schema}}, 200)
+	require.Equal(t, normJSON(t, schema), jget(expect(t, req{method: "GET", path: "/v1/record-schemas/customer", key: o.viewer()}, 200), "schema"))
+
+	res := do(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "X", "custom": map[string]any{"tier": "bronze", "seats": 0}}})
+	requireProblem(t, res, 422, "validation")
+	require.Contains(t, string(res.body), "body.custom.tier")
+	require.Contains(t, string(res.body), "body.custom.seats")
+	requireProblem(t, do(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "No custom"}}), 422, "validation")
+	c := expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Gold", "custom": map[string]any{"tier": "gold", "seats": 3}}}, 201)
+
+	// changes of custom fields are checked; other changes of old records are not
+	res = do(t, req{method: "PATCH", path: "/v1/customers/" + c["id"].(string), key: o.operator(), contentType: "application/merge-patch+json", body: `{"custom": {"seats": -1}}`})
+	requireProblem(t, res, 422, "validation")
+	require.Contains(t, string(res.body), "body.custom.seats")
+	free := items(t, expect(t, req{method: "GET", path: "/v1/customers?q=free", key: o.viewer()}, 200))[0]
+	res = do(t, req{method: "PATCH", path: "/v1/customers/" + free["id"].(string), key: o.operator(), contentType: "application/merge-patch+json", body: `{"phone": "+1 555 0100"}`})
+	require.Equal(t, 200, res.status, "%s", res.body)
+
+	// imports too, per row
+	res = do(t, req{method: "POST", path: "/v1/customers/import", key: o.operator(), contentType: "text/csv", body: "name,custom.tier\nA,gold\nB,bronze\n"})
+	requireProblem(t, res, 422, "validation")
+	require.Contains(t, string(res.body), "rows[3].custom.tier")
+
+	require.Equal(t, 204, do(t, req{method: "DELETE", path: "/v1/record-schemas/customer", key: o.admin()}).status)
+	expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Free again"}}, 201)
+	requireProblem(t, do(t, req{method: "GET", path: "/v1/record-schemas/customer", key: o.viewer()}), 404, "not-found")
+}

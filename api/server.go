@@ -133,6 +133,7 @@ func New(o Options) *Server {
 	s.customerRoutes()
 	s.customerTimelineRoutes()
 	s.importRoutes()
+	s.recordSchemaRoutes()
 	s.opportunityRoutes()
 	s.quoteRoutes()
 	s.publicRoutes()

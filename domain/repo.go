@@ -118,4 +118,5 @@ type Repo interface {
 	OpportunityRepo
 	QuoteRepo
 	TimelineRepo
+	RecordSchemaRepo
 }

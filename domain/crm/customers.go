@@ -126,6 +126,10 @@ func (s *Service) CreateCustomer(ctx context.Context, actor Actor, c *domain.Cus
 		if err := checkOwner(ctx, tx, c); err != nil {
 			return nil, nil, nil, err
 		}
+		c.Normalize()
+		if err := checkCustom(ctx, tx, c.OrgID, "customer", c.Custom); err != nil {
+			return nil, nil, nil, err
+		}
 		if err := tx.CreateCustomer(ctx, c); err != nil {
 			return nil, nil, nil, err
 		}
@@ -161,6 +165,11 @@ func (s *Service) UpdateCustomer(ctx context.Context, actor Actor, orgID, id str
 		}
 		if slices.Contains(changes, "ownerId") {
 			if err := checkOwner(ctx, tx, c); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		if slices.Contains(changes, "custom") {
+			if err := checkCustom(ctx, tx, orgID, "customer", c.Custom); err != nil {
 				return nil, nil, nil, err
 			}
 		}

@@ -82,6 +82,16 @@ func (s *Service) ImportCustomers(ctx context.Context, actor Actor, orgID string
 				bad = append(bad, RowError{Row: r.Row, Field: "ownerId", Message: "is not a user of this organisation"})
 				continue
 			}
+			if err := checkCustom(ctx, tx, orgID, "customer", c.Custom); err != nil {
+				var ve *domain.ValidationError
+				if !errors.As(err, &ve) {
+					return nil, err
+				}
+				for _, f := range ve.Fields {
+					bad = append(bad, RowError{Row: r.Row, Field: f.Field, Message: f.Message})
+				}
+				continue
+			}
 			if c.Email != "" {
 				if first, dup := seen[c.Email]; dup {
 					bad = append(bad, RowError{Row: r.Row, Field: "email", Message: fmt.Sprintf("is also on row %d", first)})

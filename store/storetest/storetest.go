@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Opportunities", testOpportunities},
 		{"Quotes", testQuotes},
 		{"Timeline", testTimeline},
+		{"RecordSchemas", testRecordSchemas},
 		{"TenantIsolation", testTenantIsolation},
 		{"Pagination", testPagination},
 		{"PageSize", testPageSize},

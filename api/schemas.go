@@ -17,7 +17,7 @@ func (s *Server) recordSchemaRoutes() {
 	type recordInput struct {
 		Record string `path:"record" enum:"customer"`
 	}
-	type putInput struct {
+	type putSchemaInput struct {
 		Record string `path:"record" enum:"customer"`
 		Body   struct {
 			Schema map[string]any `json:"schema" doc:"A JSON Schema (draft 2020-12) the record's custom fields (an object) must match"`
@@ -27,7 +27,7 @@ func (s *Server) recordSchemaRoutes() {
 		Summary: "Set the JSON Schema of a record type's custom fields", Tags: tags,
 		Description: "Creates and changes of the records' custom fields are checked against it from now on " +
 			"(422 naming `body.custom.<field>`); records already stored are checked when their custom fields next change."},
-		func(ctx context.Context, in *putInput) (*bodyOut[domain.RecordSchema], error) {
+		func(ctx context.Context, in *putSchemaInput) (*bodyOut[domain.RecordSchema], error) {
 			pr := principal(ctx)
 			b, _ := json.Marshal(in.Body.Schema)
 			rs, err := svc.SetRecordSchema(ctx, crm.Actor(pr.Actor()), pr.OrgID, in.Record, b)

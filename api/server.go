@@ -134,6 +134,7 @@ func New(o Options) *Server {
 	s.customerTimelineRoutes()
 	s.importRoutes()
 	s.recordSchemaRoutes()
+	s.calendarRoutes()
 	s.opportunityRoutes()
 	s.quoteRoutes()
 	s.publicRoutes()

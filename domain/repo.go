@@ -119,4 +119,5 @@ type Repo interface {
 	QuoteRepo
 	TimelineRepo
 	RecordSchemaRepo
+	CalendarRepo
 }

@@ -36,7 +36,7 @@ type Options struct {
 
 // Actions are the declarations of the crm.* actions.
 func Actions() []dsl.Action {
-	return slices.Concat(customerActions(), opportunityActions(), quoteActions(), timelineActions())
+	return slices.Concat(customerActions(), opportunityActions(), quoteActions(), timelineActions(), calendarActions())
 }
 
 // Implementations returns each action's implementation by name.
@@ -55,6 +55,7 @@ func Implementations(o Options) map[string]activities.Func {
 		"crm.quote.get":          a.getQuote,
 		"crm.quote.send":         a.sendQuote,
 		"crm.timeline.log":       a.logTimeline,
+		"crm.calendar.deadline":  a.calendarDeadline,
 	}
 	for name, fn := range impls {
 		impls[name] = a.guard(name, fn)

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Quotes", testQuotes},
 		{"Timeline", testTimeline},
 		{"RecordSchemas", testRecordSchemas},
+		{"Calendars", testCalendars},
 		{"TenantIsolation", testTenantIsolation},
 		{"Pagination", testPagination},
 		{"PageSize", testPageSize},

@@ -217,6 +217,7 @@ func TestTenantIsolation(t *testing.T) {
 	deal := expect(t, req{method: "POST", path: "/v1/opportunities", key: a.operator(),
 		body: map[string]any{"customerId": cust, "name": "Private Deal", "amount": map[string]any{"amount": 100, "currency": "EUR"}}}, 201)["id"].(string)
 	quote := a.newQuote(t, deal, "")["id"].(string)
+	article := expect(t, req{method: "POST", path: "/v1/articles", key: a.operator(), body: map[string]any{"title": "Private runbook", "body": "secret procedure"}}, 201)["id"].(string)
 	expect(t, req{method: "PUT", path: "/v1/calendars/private-hours", key: a.admin(), body: map[string]any{"timezone": "Asia/Tokyo",
 		"week": map[string]any{"mon": []any{map[string]any{"start": 0, "end": 60}}}}}, 200)
 	expect(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: a.admin(), body: map[string]any{"schema": map[string]any{"type": "object", "title": "A's private schema"}}}, 200)
@@ -257,6 +258,9 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", "/v1/customers/" + cust, nil},
 		{"PATCH", "/v1/customers/" + cust, map[string]any{"name": "Stolen"}},
 		{"DELETE", "/v1/customers/" + cust, nil},
+		{"GET", "/v1/articles/" + article, nil},
+		{"PATCH", "/v1/articles/" + article, map[string]any{"title": "Stolen"}},
+		{"DELETE", "/v1/articles/" + article, nil},
 		{"GET", "/v1/calendars/private-hours", nil},
 		{"DELETE", "/v1/calendars/private-hours", nil},
 		{"POST", "/v1/calendars/private-hours/deadline", map[string]any{"duration": "1h"}},
@@ -282,9 +286,9 @@ func TestTenantIsolation(t *testing.T) {
 	// B's lists hold nothing of A's
 	for _, path := range []string{"/v1/definitions", "/v1/runs", "/v1/tasks", "/v1/outbox", "/v1/secrets", "/v1/users", "/v1/api-keys", "/v1/audit",
 		"/v1/customers", "/v1/customers?q=private", "/v1/customers?email=private", "/v1/events", "/v1/triggers", "/v1/webhooks/deliveries",
-		"/v1/opportunities", "/v1/opportunities?customer=" + cust, "/v1/quotes", "/v1/quotes?opportunity=" + deal, "/v1/calendars"} {
+		"/v1/opportunities", "/v1/opportunities?customer=" + cust, "/v1/quotes", "/v1/quotes?opportunity=" + deal, "/v1/calendars", "/v1/articles", "/v1/articles?q=runbook"} {
 		cases = append(cases, scenario{name: "list " + path, path: path, key: b.owner(), status: 200,
-			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo"}})
+			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook"}})
 	}
 	runScenarios(t, cases)
 	requireEveryIDEndpoint(t, cases, map[string]string{

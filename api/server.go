@@ -135,6 +135,7 @@ func New(o Options) *Server {
 	s.importRoutes()
 	s.recordSchemaRoutes()
 	s.calendarRoutes()
+	s.articleRoutes()
 	s.opportunityRoutes()
 	s.quoteRoutes()
 	s.publicRoutes()

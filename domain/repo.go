@@ -120,4 +120,5 @@ type Repo interface {
 	TimelineRepo
 	RecordSchemaRepo
 	CalendarRepo
+	ArticleRepo
 }

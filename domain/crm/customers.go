@@ -144,43 +144,33 @@ func (s *Service) CreateCustomer(ctx context.Context, actor Actor, c *domain.Cus
 // must be the stored version (else ErrConflict). It returns the customer
 // as saved.
 func (s *Service) UpdateCustomer(ctx context.Context, actor Actor, orgID, id string, version int, edit func(c *domain.Customer) error) (*domain.Customer, error) {
-	return change(ctx, s, orgID, actor, func(tx domain.Repo) (*domain.Customer, []*domain.Event, *domain.AuditEntry, error) {
-		before, err := tx.GetCustomer(ctx, orgID, id)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if err := checkVersion("customer", id, before.Version, version); err != nil {
-			return nil, nil, nil, err
-		}
-		c := clone(before)
-		if err := edit(c); err != nil {
-			return nil, nil, nil, err
-		}
-		c.ID, c.OrgID, c.Version, c.CreatedAt = before.ID, before.OrgID, before.Version, before.CreatedAt
-		c.Normalize()
-		changes := changedFields(before, c)
-		audit := &domain.AuditEntry{Action: "customer.update", Target: "customer/" + id, Details: details(map[string]any{"changes": cmpOr(changes, []string{})})}
-		if len(changes) == 0 {
-			return before, nil, audit, nil
-		}
-		if slices.Contains(changes, "ownerId") {
-			if err := checkOwner(ctx, tx, c); err != nil {
-				return nil, nil, nil, err
+	return updateRecord(ctx, s, actor, orgID, id, version, edit, editable[domain.Customer]{
+		kind:    "customer",
+		get:     func(tx domain.Repo) (*domain.Customer, error) { return tx.GetCustomer(ctx, orgID, id) },
+		save:    func(tx domain.Repo, c *domain.Customer) error { return tx.UpdateCustomer(ctx, c) },
+		version: func(c *domain.Customer) int { return c.Version },
+		keep: func(before, c *domain.Customer) {
+			c.ID, c.OrgID, c.Version, c.CreatedAt = before.ID, before.OrgID, before.Version, before.CreatedAt
+			c.Normalize()
+		},
+		check: func(tx domain.Repo, c *domain.Customer, changes []string) error {
+			if slices.Contains(changes, "ownerId") {
+				if err := checkOwner(ctx, tx, c); err != nil {
+					return err
+				}
 			}
-		}
-		if slices.Contains(changes, "custom") {
-			if err := checkCustom(ctx, tx, orgID, "customer", c.Custom); err != nil {
-				return nil, nil, nil, err
+			if slices.Contains(changes, "custom") {
+				return checkCustom(ctx, tx, orgID, "customer", c.Custom)
 			}
-		}
-		if err := tx.UpdateCustomer(ctx, c); err != nil {
-			return nil, nil, nil, err
-		}
-		events := []*domain.Event{event("customer.updated", CustomerEvent{Customer: c, Changes: changes, Actor: actor})}
-		if before.Status != c.Status {
-			events = append(events, event("customer.status_changed", CustomerEvent{Customer: c, From: before.Status, Actor: actor}))
-		}
-		return c, events, audit, nil
+			return nil
+		},
+		events: func(before, c *domain.Customer, changes []string) []*domain.Event {
+			events := []*domain.Event{event("customer.updated", CustomerEvent{Customer: c, Changes: changes, Actor: actor})}
+			if before.Status != c.Status {
+				events = append(events, event("customer.status_changed", CustomerEvent{Customer: c, From: before.Status, Actor: actor}))
+			}
+			return events
+		},
 	})
 }
 

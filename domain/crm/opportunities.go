@@ -48,38 +48,30 @@ func (s *Service) CreateOpportunity(ctx context.Context, actor Actor, o *domain.
 // UpdateOpportunity applies edit and emits opportunity.updated. The stage
 // moves only through MoveOpportunity, where its rules are.
 func (s *Service) UpdateOpportunity(ctx context.Context, actor Actor, orgID, id string, version int, edit func(*domain.Opportunity) error) (*domain.Opportunity, error) {
-	return change(ctx, s, orgID, actor, func(tx domain.Repo) (*domain.Opportunity, []*domain.Event, *domain.AuditEntry, error) {
-		before, err := tx.GetOpportunity(ctx, orgID, id)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if err := checkVersion("opportunity", id, before.Version, version); err != nil {
-			return nil, nil, nil, err
-		}
-		o := clone(before)
-		if err := edit(o); err != nil {
-			return nil, nil, nil, err
-		}
-		o.ID, o.OrgID, o.Version, o.CreatedAt = before.ID, before.OrgID, before.Version, before.CreatedAt
-		o.Normalize()
-		if o.Stage != before.Stage {
-			return nil, nil, nil, &domain.ValidationError{Record: "opportunity", Fields: []domain.FieldError{{Field: "stage",
-				Message: "moves through the stage change (POST /v1/opportunities/{id}/stage, crm.opportunity.move), where its rules apply"}}}
-		}
-		changes := changedFields(before, o)
-		audit := &domain.AuditEntry{Action: "opportunity.update", Target: "opportunity/" + id, Details: details(map[string]any{"changes": cmpOr(changes, []string{})})}
-		if len(changes) == 0 {
-			return before, nil, audit, nil
-		}
-		if slices.Contains(changes, "ownerId") {
-			if err := checkUser(ctx, tx, orgID, "opportunity", o.OwnerID); err != nil {
-				return nil, nil, nil, err
+	return updateRecord(ctx, s, actor, orgID, id, version, edit, editable[domain.Opportunity]{
+		kind: "opportunity",
+		get:  func(tx domain.Repo) (*domain.Opportunity, error) { return tx.GetOpportunity(ctx, orgID, id) },
+		save: func(tx domain.Repo, o *domain.Opportunity) error {
+			return customerRef(tx.UpdateOpportunity(ctx, o), "opportunity")
+		},
+		version: func(o *domain.Opportunity) int { return o.Version },
+		keep: func(before, o *domain.Opportunity) {
+			o.ID, o.OrgID, o.Version, o.CreatedAt = before.ID, before.OrgID, before.Version, before.CreatedAt
+			o.Normalize()
+		},
+		check: func(tx domain.Repo, o *domain.Opportunity, changes []string) error {
+			if slices.Contains(changes, "stage") {
+				return &domain.ValidationError{Record: "opportunity", Fields: []domain.FieldError{{Field: "stage",
+					Message: "moves through the stage change (POST /v1/opportunities/{id}/stage, crm.opportunity.move), where its rules apply"}}}
 			}
-		}
-		if err := tx.UpdateOpportunity(ctx, o); err != nil {
-			return nil, nil, nil, customerRef(err, "opportunity")
-		}
-		return o, []*domain.Event{event("opportunity.updated", OpportunityEvent{Opportunity: o, Changes: changes, Actor: actor})}, audit, nil
+			if slices.Contains(changes, "ownerId") {
+				return checkUser(ctx, tx, orgID, "opportunity", o.OwnerID)
+			}
+			return nil
+		},
+		events: func(_, o *domain.Opportunity, changes []string) []*domain.Event {
+			return []*domain.Event{event("opportunity.updated", OpportunityEvent{Opportunity: o, Changes: changes, Actor: actor})}
+		},
 	})
 }
 

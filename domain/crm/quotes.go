@@ -71,33 +71,25 @@ func (s *Service) CreateQuote(ctx context.Context, actor Actor, q *domain.Quote)
 // totals are recomputed. A sent or decided quote does not change
 // (InvalidTransition): make a new one.
 func (s *Service) UpdateQuote(ctx context.Context, actor Actor, orgID, id string, version int, edit func(*domain.Quote) error) (*domain.Quote, error) {
-	return change(ctx, s, orgID, actor, func(tx domain.Repo) (*domain.Quote, []*domain.Event, *domain.AuditEntry, error) {
-		before, err := tx.GetQuote(ctx, orgID, id)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if err := checkVersion("quote", id, before.Version, version); err != nil {
-			return nil, nil, nil, err
-		}
-		if before.Status != "draft" {
-			return nil, nil, nil, fmt.Errorf("%w: the quote is %s; only a draft changes (create a new quote)", domain.ErrInvalidTransition, before.Status)
-		}
-		q := clone(before)
-		if err := edit(q); err != nil {
-			return nil, nil, nil, err
-		}
-		q.ID, q.OrgID, q.Version, q.CreatedAt, q.Status = before.ID, before.OrgID, before.Version, before.CreatedAt, before.Status
-		q.OpportunityID, q.CustomerID, q.RunID, q.SentAt, q.DecidedAt, q.Decision = before.OpportunityID, before.CustomerID, before.RunID, nil, nil, nil
-		q.Normalize()
-		changes := changedFields(before, q)
-		audit := &domain.AuditEntry{Action: "quote.update", Target: "quote/" + id, Details: details(map[string]any{"changes": cmpOr(changes, []string{})})}
-		if len(changes) == 0 {
-			return before, nil, audit, nil
-		}
-		if err := tx.UpdateQuote(ctx, q); err != nil {
-			return nil, nil, nil, err
-		}
-		return q, []*domain.Event{event("quote.updated", QuoteEvent{Quote: q, Changes: changes, Actor: actor})}, audit, nil
+	return updateRecord(ctx, s, actor, orgID, id, version, edit, editable[domain.Quote]{
+		kind:    "quote",
+		get:     func(tx domain.Repo) (*domain.Quote, error) { return tx.GetQuote(ctx, orgID, id) },
+		save:    func(tx domain.Repo, q *domain.Quote) error { return tx.UpdateQuote(ctx, q) },
+		version: func(q *domain.Quote) int { return q.Version },
+		allow: func(q *domain.Quote) error {
+			if q.Status != "draft" {
+				return fmt.Errorf("%w: the quote is %s; only a draft changes (create a new quote)", domain.ErrInvalidTransition, q.Status)
+			}
+			return nil
+		},
+		keep: func(before, q *domain.Quote) {
+			q.ID, q.OrgID, q.Version, q.CreatedAt, q.Status = before.ID, before.OrgID, before.Version, before.CreatedAt, before.Status
+			q.OpportunityID, q.CustomerID, q.RunID, q.SentAt, q.DecidedAt, q.Decision = before.OpportunityID, before.CustomerID, before.RunID, nil, nil, nil
+			q.Normalize()
+		},
+		events: func(_, q *domain.Quote, changes []string) []*domain.Event {
+			return []*domain.Event{event("quote.updated", QuoteEvent{Quote: q, Changes: changes, Actor: actor})}
+		},
 	})
 }
 

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Timeline", testTimeline},
 		{"RecordSchemas", testRecordSchemas},
 		{"Calendars", testCalendars},
+		{"Articles", testArticles},
 		{"TenantIsolation", testTenantIsolation},
 		{"Pagination", testPagination},
 		{"PageSize", testPageSize},

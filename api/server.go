@@ -101,7 +101,9 @@ func New(o Options) *Server {
 		writeJSONProblem(c, problem(http.StatusInternalServerError, ProbInternal, "an internal error occurred"))
 	}))
 	e.Use(s.observe)
-	e.Use(withBase)
+	if o.PublicURL == "" {
+		e.Use(withBase) // public links take the request's host (not needed when configured)
+	}
 	e.NoRoute(func(c *gin.Context) {
 		writeJSONProblem(c, problem(http.StatusNotFound, ProbNotFound, "no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path))
 	})

@@ -44,15 +44,14 @@ func LoadCustomers(ctx context.Context, st domain.Store, cs []domain.Customer) e
 		row := append([]any{c.OrgID, c.ID}, customerArgs(c)...)
 		rows[i] = append(row, c.Version, s.ts(c.CreatedAt), s.ts(c.UpdatedAt))
 	}
-	cols := []string{"org_id", "id", "name", "name_key", "email", "phone", "company", "title", "address", "status", "type",
-		"ltv_amount", "ltv_currency", "source", "owner_id", "health_score", "health_risks", "tags", "custom", "version", "created_at", "updated_at"}
+	cols := customerInsertCols
 	if s.postgres {
 		return s.copyRows(ctx, "customers", cols, rows)
 	}
 	// SQLite takes at most 32,766 parameters a statement: 500 rows of 22
 	// columns a statement, 10 statements a transaction
 	const perStmt, perTx = 500, 5000
-	per := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	per := "(" + placeholders(len(cols)) + ")"
 	for start := 0; start < len(rows); start += perTx {
 		end := min(start+perTx, len(rows))
 		err := s.tx(ctx, func(r *repo) error {

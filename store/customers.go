@@ -57,6 +57,14 @@ func scanCustomer(s scanner) (c domain.Customer, err error) {
 	return c, nil
 }
 
+// customerInsertCols are the columns a new customer row is written with,
+// in the order of org_id, id, customerArgs, version and the times.
+var customerInsertCols = []string{"org_id", "id", "name", "name_key", "email", "phone", "company", "title", "address", "status", "type",
+	"ltv_amount", "ltv_currency", "source", "owner_id", "health_score", "health_risks", "tags", "custom", "version", "created_at", "updated_at"}
+
+// placeholders is n comma-separated ? placeholders.
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
 // customerArgs are the values of every column but org_id, id, version and
 // the times, in customerCols order.
 func customerArgs(c *domain.Customer) []any {
@@ -110,9 +118,7 @@ func (r *repo) CreateCustomer(ctx context.Context, c *domain.Customer) error {
 	c.UpdatedAt = c.CreatedAt
 	args := append([]any{c.OrgID, c.ID}, customerArgs(c)...)
 	args = append(args, c.Version, r.ts(c.CreatedAt), r.ts(c.UpdatedAt))
-	_, err := r.exec(ctx, `INSERT INTO customers (org_id, id, name, name_key, email, phone, company, title, address, status, type,
-		ltv_amount, ltv_currency, source, owner_id, health_score, health_risks, tags, custom, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	_, err := r.exec(ctx, `INSERT INTO customers (`+strings.Join(customerInsertCols, ", ")+`) VALUES (`+placeholders(len(customerInsertCols))+`)`, args...)
 	return wrap("create customer", err)
 }
 

@@ -281,5 +281,3 @@ func jsonEqual(a, b json.RawMessage) bool {
 	}
 	return reflect.DeepEqual(x, y)
 }
-
-func errorsIsNotFound(err error) bool { return errors.Is(err, domain.ErrNotFound) }

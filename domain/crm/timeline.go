@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -72,7 +73,7 @@ func (s *Service) LogInteraction(ctx context.Context, actor Actor, e *domain.Tim
 		e.Actor, e.RunID, e.Event = string(actor), runOf(actor), ""
 		e.Summary, e.Body = strings.TrimSpace(e.Summary), strings.TrimSpace(e.Body)
 		if err := tx.AddTimeline(ctx, e); err != nil {
-			if errorsIsNotFound(err) {
+			if errors.Is(err, domain.ErrNotFound) {
 				return nil, nil, nil, &domain.ValidationError{Record: "timeline entry", Fields: []domain.FieldError{{Field: "customerId", Message: "is not a customer of this organisation"}}}
 			}
 			return nil, nil, nil, err

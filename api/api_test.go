@@ -217,6 +217,8 @@ func TestTenantIsolation(t *testing.T) {
 	deal := expect(t, req{method: "POST", path: "/v1/opportunities", key: a.operator(),
 		body: map[string]any{"customerId": cust, "name": "Private Deal", "amount": map[string]any{"amount": 100, "currency": "EUR"}}}, 201)["id"].(string)
 	quote := a.newQuote(t, deal, "")["id"].(string)
+	contract := a.newContract(t, deal)
+	expect(t, req{method: "PUT", path: "/v1/contract-templates/private-msa", key: a.admin(), body: map[string]any{"body": "<p>private terms</p>"}}, 200)
 	article := expect(t, req{method: "POST", path: "/v1/articles", key: a.operator(), body: map[string]any{"title": "Private runbook", "body": "secret procedure"}}, 201)["id"].(string)
 	expect(t, req{method: "PUT", path: "/v1/calendars/private-hours", key: a.admin(), body: map[string]any{"timezone": "Asia/Tokyo",
 		"week": map[string]any{"mon": []any{map[string]any{"start": 0, "end": 60}}}}}, 200)
@@ -277,6 +279,11 @@ func TestTenantIsolation(t *testing.T) {
 		{"PATCH", "/v1/quotes/" + quote, map[string]any{"notes": "stolen"}},
 		{"POST", "/v1/quotes/" + quote + "/send", nil},
 		{"POST", "/v1/quotes/" + quote + "/decision", map[string]any{"accepted": true, "name": "B"}},
+		{"GET", "/v1/contracts/" + contract, nil},
+		{"POST", "/v1/contracts/" + contract + "/send", nil},
+		{"POST", "/v1/contracts/" + contract + "/void", map[string]any{"reason": "b"}},
+		{"GET", "/v1/contract-templates/private-msa", nil},
+		{"DELETE", "/v1/contract-templates/private-msa", nil},
 		{"POST", "/v1/definitions/" + name + "/schedules/0", map[string]any{"paused": true}},
 		{"DELETE", "/v1/api-keys/" + a.keyIDs["viewer"], nil},
 	} {
@@ -286,9 +293,10 @@ func TestTenantIsolation(t *testing.T) {
 	// B's lists hold nothing of A's
 	for _, path := range []string{"/v1/definitions", "/v1/runs", "/v1/tasks", "/v1/outbox", "/v1/secrets", "/v1/users", "/v1/api-keys", "/v1/audit",
 		"/v1/customers", "/v1/customers?q=private", "/v1/customers?email=private", "/v1/events", "/v1/triggers", "/v1/webhooks/deliveries",
-		"/v1/opportunities", "/v1/opportunities?customer=" + cust, "/v1/quotes", "/v1/quotes?opportunity=" + deal, "/v1/calendars", "/v1/articles", "/v1/articles?q=runbook"} {
+		"/v1/opportunities", "/v1/opportunities?customer=" + cust, "/v1/quotes", "/v1/quotes?opportunity=" + deal, "/v1/calendars", "/v1/articles", "/v1/articles?q=runbook",
+		"/v1/contracts", "/v1/contracts?customer=" + cust, "/v1/contract-templates"} {
 		cases = append(cases, scenario{name: "list " + path, path: path, key: b.owner(), status: 200,
-			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook"}})
+			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook", contract, "private-msa", "private terms"}})
 	}
 	runScenarios(t, cases)
 	requireEveryIDEndpoint(t, cases, map[string]string{
@@ -296,6 +304,7 @@ func TestTenantIsolation(t *testing.T) {
 		"PUT /v1/secrets/{name}":                "writes a secret of B's own (checked below)",
 		"PUT /v1/record-schemas/{record}":       "sets B's own schema (checked below)",
 		"PUT /v1/calendars/{name}":              "sets B's own calendar",
+		"PUT /v1/contract-templates/{name}":     "sets B's own template",
 	})
 
 	// B may use the same names, independently of A
@@ -320,6 +329,8 @@ func TestTenantIsolation(t *testing.T) {
 	require.Equal(t, "Private Customer", expect(t, req{method: "GET", path: "/v1/customers/" + cust, key: a.viewer()}, 200)["name"])
 	require.Equal(t, "lead", expect(t, req{method: "GET", path: "/v1/opportunities/" + deal, key: a.viewer()}, 200)["stage"])
 	require.Equal(t, "draft", expect(t, req{method: "GET", path: "/v1/quotes/" + quote, key: a.viewer()}, 200)["status"])
+	require.Equal(t, "draft", expect(t, req{method: "GET", path: "/v1/contracts/" + contract, key: a.viewer()}, 200)["status"])
+	require.Equal(t, "<p>private terms</p>", expect(t, req{method: "GET", path: "/v1/contract-templates/private-msa", key: a.viewer()}, 200)["body"])
 	require.NotContains(t, string(do(t, req{method: "GET", path: "/v1/customers/" + cust + "/timeline", key: a.viewer()}).body), "planted")
 	expect(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: b.admin(), body: map[string]any{"schema": map[string]any{"title": "B's"}}}, 200)
 	require.Equal(t, "A's private schema", jget(expect(t, req{method: "GET", path: "/v1/record-schemas/customer", key: a.viewer()}, 200), "schema.title"))

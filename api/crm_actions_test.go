@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -134,24 +135,44 @@ func TestQuoteToClose(t *testing.T) {
 	o := newOrg(t)
 	name := o.deploy(t, string(src))
 
-	sentLink := func(run string) string {
+	// link waits for the run to reach its step id (done) and returns the link in its output
+	link := func(run, id string) string {
 		t.Helper()
-		r := o.waitStep(t, run, "waitFor", "waiting")
-		for _, s := range asList(r["steps"]) {
-			if s["id"] == "sent" {
+		var last map[string]any
+		eventually(t, 30*time.Second, func() bool {
+			last = o.run(t, run)
+			for _, s := range asList(last["steps"]) {
+				if s["id"] == id && s["status"] == "succeeded" {
+					return true
+				}
+			}
+			return false
+		}, func() string { return fmt.Sprintf("run %s never completed step %s: %v", run, id, last) })
+		for _, s := range asList(last["steps"]) {
+			if s["id"] == id {
 				return jget(s, "output.url").(string)
 			}
 		}
-		t.Fatalf("run %s has no sent step: %v", run, r)
 		return ""
 	}
 
 	won := o.start(t, name, map[string]any{"email": "ada@example.com", "name": "Ada", "quantity": 2})
-	link := sentLink(won)
-	p := page(t, link, "GET", nil)
+	quoteLink := link(won, "sent")
+	p := page(t, quoteLink, "GET", nil)
 	require.Equal(t, 200, p.status)
 	require.Contains(t, string(p.body), `id="total">3,570.00 EUR`, "2 × 1,500.00 + 19 % tax")
-	require.Equal(t, http.StatusSeeOther, page(t, link, "POST", url.Values{"action": {"accept"}, "name": {"Ada Lovelace"}}).status)
+	require.Equal(t, http.StatusSeeOther, page(t, quoteLink, "POST", url.Values{"action": {"accept"}, "name": {"Ada Lovelace"}}).status)
+
+	// accepted: the run makes the contract and sends it; the customer signs it on its page
+	contractLink := link(won, "contractSent")
+	p = page(t, contractLink, "GET", nil)
+	require.Equal(t, 200, p.status)
+	hash := regexp.MustCompile(`id="hash">([0-9a-f]{64})<`).FindSubmatch(p.body)
+	require.NotNil(t, hash, "%s", p.body)
+	require.Contains(t, string(p.body), "3,570.00 EUR", "the document shows the accepted quote's total")
+	require.Equal(t, "running", o.run(t, won)["status"], "waiting for the signature")
+	require.Equal(t, http.StatusSeeOther, page(t, contractLink, "POST", url.Values{"name": {"Ada Lovelace"}, "email": {"ada@example.com"},
+		"signature": {"Ada Lovelace"}, "documentHash": {string(hash[1])}, "agree": {"true"}}).status)
 	out := o.waitRun(t, won, "completed")["output"].(map[string]any)
 	require.Equal(t, "won", out["outcome"])
 	require.EqualValues(t, 357000, out["total"])
@@ -176,12 +197,15 @@ func TestQuoteToClose(t *testing.T) {
 		"Quote of 3,570.00 EUR sent",
 		"Quote sent",
 		"Quote of 3,570.00 EUR accepted",
+		`Contract "Agreement: Engines for Ada" created`,
+		`Contract "Agreement: Engines for Ada" sent`,
+		`Contract "Agreement: Engines for Ada" signed by Ada Lovelace`,
 		`Deal "Engines for Ada" moved from proposal to closed_won`,
 	}, story)
+	require.Equal(t, "signed", jget(c360, "contracts.0.status"))
 
 	lost := o.start(t, name, map[string]any{"email": "grace@example.com", "name": "Grace", "quantity": 1})
-	link = sentLink(lost)
-	require.Equal(t, http.StatusSeeOther, page(t, link, "POST", url.Values{"action": {"reject"}, "reason": {"too expensive"}}).status)
+	require.Equal(t, http.StatusSeeOther, page(t, link(lost, "sent"), "POST", url.Values{"action": {"reject"}, "reason": {"too expensive"}}).status)
 	out = o.waitRun(t, lost, "completed")["output"].(map[string]any)
 	require.Equal(t, "lost", out["outcome"])
 	deal = expect(t, req{method: "GET", path: "/v1/opportunities/" + out["deal"].(string), key: o.viewer()}, 200)

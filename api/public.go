@@ -28,11 +28,17 @@ var pageFiles embed.FS
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"money": domain.FormatMinor,
 	"pct":   func(bps int64) string { return domain.FormatMinor(bps, "") + " %" },
+	// document marks a contract's stored document as HTML: it was rendered
+	// by html/template from the organisation's template (run-time data
+	// escaped), and the page's Content-Security-Policy runs no script.
+	"document": func(doc string) template.HTML { return template.HTML(doc) }, //nolint:gosec // see above
 }).ParseFS(pageFiles, "templates/*.html"))
 
 func (s *Server) publicRoutes() {
 	s.engine.GET("/p/quotes/:token", s.quotePage)
 	s.engine.POST("/p/quotes/:token", s.quoteDecision)
+	s.engine.GET("/p/contracts/:token", s.contractPage)
+	s.engine.POST("/p/contracts/:token", s.contractSign)
 }
 
 // publicHeaders keep the page out of caches, frames, other origins'
@@ -53,24 +59,34 @@ type quotePageData struct {
 	Error   string
 }
 
-// publicQuote resolves a quote link; nil when the link is not a live quote link.
-func (s *Server) publicQuote(c *gin.Context) (*domain.Quote, string) {
+// publicLink resolves the request's link to a live token of kind and the
+// name of its organisation; nil when it is not one.
+func (s *Server) publicLink(c *gin.Context, kind string) (*domain.PublicToken, string) {
 	token := c.Param("token")
 	if len(token) != 43 || strings.Trim(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
 		return nil, ""
 	}
 	ctx := c.Request.Context()
 	t, err := s.store.PublicTokenByHash(ctx, crm.TokenHash(token), time.Now())
-	if err != nil || t.Kind != "quote" {
-		return nil, ""
-	}
-	q, err := s.store.GetQuote(ctx, t.OrgID, t.RecordID)
-	if err != nil {
+	if err != nil || t.Kind != kind {
 		return nil, ""
 	}
 	seller := ""
 	if o, err := s.store.GetOrg(ctx, t.OrgID); err == nil {
 		seller = o.Name
+	}
+	return t, seller
+}
+
+// publicQuote resolves a quote link; nil when the link is not a live quote link.
+func (s *Server) publicQuote(c *gin.Context) (*domain.Quote, string) {
+	t, seller := s.publicLink(c, "quote")
+	if t == nil {
+		return nil, ""
+	}
+	q, err := s.store.GetQuote(c.Request.Context(), t.OrgID, t.RecordID)
+	if err != nil {
+		return nil, ""
 	}
 	return q, seller
 }
@@ -79,25 +95,36 @@ func wantsJSON(c *gin.Context) bool {
 	return strings.Contains(c.GetHeader("Accept"), "application/json") || strings.HasPrefix(c.ContentType(), "application/json")
 }
 
-func (s *Server) renderQuote(c *gin.Context, status int, d quotePageData) {
+// renderPublic answers a public page: the page (HTML) or, for a client
+// asking for JSON, {seller, <kind>: view, error}; view is nil when the
+// link resolved to nothing.
+func (s *Server) renderPublic(c *gin.Context, status int, page, kind, seller, errMsg string, view gin.H, data any) {
 	publicHeaders(c)
 	if wantsJSON(c) {
-		if d.Quote == nil {
+		if view == nil {
 			c.JSON(status, problem(status, ProbNotFound, "this link is not valid: it may have expired or been replaced"))
 			return
 		}
-		body := gin.H{"seller": d.Seller, "quote": publicQuoteView(d.Quote)}
-		if d.Error != "" {
-			body["error"] = d.Error
+		body := gin.H{"seller": seller, kind: view}
+		if errMsg != "" {
+			body["error"] = errMsg
 		}
 		c.JSON(status, body)
 		return
 	}
 	c.Status(status)
 	c.Header("Content-Type", "text/html; charset=utf-8")
-	if err := pages.ExecuteTemplate(c.Writer, "quote.html", d); err != nil {
+	if err := pages.ExecuteTemplate(c.Writer, page, data); err != nil {
 		s.opts.Logger.Error("public page", "error", err)
 	}
+}
+
+func (s *Server) renderQuote(c *gin.Context, status int, d quotePageData) {
+	var view gin.H
+	if d.Quote != nil {
+		view = publicQuoteView(d.Quote)
+	}
+	s.renderPublic(c, status, "quote.html", "quote", d.Seller, d.Error, view, d)
 }
 
 // publicQuoteView is what the customer sees: the document, not the

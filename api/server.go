@@ -140,6 +140,7 @@ func New(o Options) *Server {
 	s.articleRoutes()
 	s.opportunityRoutes()
 	s.quoteRoutes()
+	s.contractRoutes()
 	s.publicRoutes()
 	s.triggerRoutesAPI()
 	e.POST("/hooks/:org/*path", s.webhook)

@@ -111,6 +111,16 @@ func (c *fieldChecker) text(field, v string, max int, required bool) {
 	}
 }
 
+// email checks an optional, lower-cased email address.
+func (c *fieldChecker) email(field, v string) {
+	if v == "" {
+		return
+	}
+	if a, err := mail.ParseAddress(v); err != nil || a.Address != v || len(v) > 254 {
+		c.add(field, "is not an email address")
+	}
+}
+
 func (c *fieldChecker) oneOf(field, v string, allowed []string) {
 	if !slices.Contains(allowed, v) {
 		c.add(field, "is %q; want one of %s", v, strings.Join(allowed, ", "))
@@ -180,11 +190,7 @@ func (c *Customer) Normalize() {
 func (c *Customer) Validate() error {
 	v := &fieldChecker{record: "customer"}
 	v.text("name", c.Name, 200, true)
-	if c.Email != "" {
-		if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email || len(c.Email) > 254 {
-			v.add("email", "is not an email address")
-		}
-	}
+	v.email("email", c.Email)
 	if c.Phone != "" && !phoneRe.MatchString(c.Phone) {
 		v.add("phone", "is not a phone number (digits, spaces, + ( ) . / -)")
 	}

@@ -121,4 +121,5 @@ type Repo interface {
 	RecordSchemaRepo
 	CalendarRepo
 	ArticleRepo
+	ContractRepo
 }

@@ -36,7 +36,7 @@ type Options struct {
 
 // Actions are the declarations of the crm.* actions.
 func Actions() []dsl.Action {
-	return slices.Concat(customerActions(), opportunityActions(), quoteActions(), timelineActions(), calendarActions())
+	return slices.Concat(customerActions(), opportunityActions(), quoteActions(), contractActions(), timelineActions(), calendarActions())
 }
 
 // Implementations returns each action's implementation by name.
@@ -54,6 +54,9 @@ func Implementations(o Options) map[string]activities.Func {
 		"crm.quote.create":       a.createQuote,
 		"crm.quote.get":          a.getQuote,
 		"crm.quote.send":         a.sendQuote,
+		"crm.contract.create":    a.createContract,
+		"crm.contract.get":       a.getContract,
+		"crm.contract.send":      a.sendContract,
 		"crm.timeline.log":       a.logTimeline,
 		"crm.calendar.deadline":  a.calendarDeadline,
 	}

@@ -18,6 +18,8 @@ func timelineOf(e *domain.Event, actor Actor) *domain.TimelineEntry {
 		Customer    *domain.Customer    `json:"customer"`
 		Opportunity *domain.Opportunity `json:"opportunity"`
 		Quote       *domain.Quote       `json:"quote"`
+		Contract    *domain.Contract    `json:"contract"`
+		Signature   *domain.Signature   `json:"signature"`
 		Changes     []string            `json:"changes"`
 		From        string              `json:"from"`
 		To          string              `json:"to"`
@@ -52,6 +54,16 @@ func timelineOf(e *domain.Event, actor Actor) *domain.TimelineEntry {
 		entry.Summary = fmt.Sprintf("Quote of %s %s %s", domain.FormatMinor(q.Totals.Total, q.Currency), q.Currency, verb)
 		if q.Decision != nil && q.Decision.Reason != "" {
 			entry.Body = q.Decision.Reason
+		}
+	case d.Contract != nil:
+		c := d.Contract
+		entry.Kind, entry.CustomerID, entry.Ref = "contract", c.CustomerID, "contract/"+c.ID
+		entry.Summary = fmt.Sprintf("Contract %q %s", c.Title, verb)
+		switch {
+		case d.Signature != nil:
+			entry.Summary += " by " + d.Signature.Name
+		case c.VoidReason != "":
+			entry.Body = c.VoidReason
 		}
 	default:
 		return nil

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"CustomerQueries", testCustomerQueries},
 		{"Opportunities", testOpportunities},
 		{"Quotes", testQuotes},
+		{"Contracts", testContracts},
 		{"Timeline", testTimeline},
 		{"RecordSchemas", testRecordSchemas},
 		{"Calendars", testCalendars},

@@ -218,6 +218,8 @@ func TestTenantIsolation(t *testing.T) {
 		body: map[string]any{"customerId": cust, "name": "Private Deal", "amount": map[string]any{"amount": 100, "currency": "EUR"}}}, 201)["id"].(string)
 	quote := a.newQuote(t, deal, "")["id"].(string)
 	contract := a.newContract(t, deal)
+	ticket := expect(t, req{method: "POST", path: "/v1/tickets", key: a.operator(), body: map[string]any{"customerId": cust, "subject": "Private trouble"}}, 201)["id"].(string)
+	expect(t, req{method: "PUT", path: "/v1/sla-policies/private-sla", key: a.admin(), body: map[string]any{"targets": map[string]any{"low": map[string]any{"resolution": "99h"}}}}, 200)
 	expect(t, req{method: "PUT", path: "/v1/contract-templates/private-msa", key: a.admin(), body: map[string]any{"body": "<p>private terms</p>"}}, 200)
 	article := expect(t, req{method: "POST", path: "/v1/articles", key: a.operator(), body: map[string]any{"title": "Private runbook", "body": "secret procedure"}}, 201)["id"].(string)
 	expect(t, req{method: "PUT", path: "/v1/calendars/private-hours", key: a.admin(), body: map[string]any{"timezone": "Asia/Tokyo",
@@ -283,6 +285,15 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/v1/contracts/" + contract + "/send", nil},
 		{"POST", "/v1/contracts/" + contract + "/void", map[string]any{"reason": "b"}},
 		{"GET", "/v1/contract-templates/private-msa", nil},
+		{"GET", "/v1/tickets/" + ticket, nil},
+		{"PATCH", "/v1/tickets/" + ticket, map[string]any{"subject": "Stolen"}},
+		{"POST", "/v1/tickets/" + ticket + "/status", map[string]any{"status": "closed"}},
+		{"POST", "/v1/tickets/" + ticket + "/assign", map[string]any{"userId": b.users["operator"]}},
+		{"GET", "/v1/tickets/" + ticket + "/messages", nil},
+		{"POST", "/v1/tickets/" + ticket + "/messages", map[string]any{"direction": "inbound", "body": "planted"}},
+		{"POST", "/v1/tickets/" + ticket + "/satisfaction", map[string]any{"rating": 1}},
+		{"GET", "/v1/sla-policies/private-sla", nil},
+		{"DELETE", "/v1/sla-policies/private-sla", nil},
 		{"DELETE", "/v1/contract-templates/private-msa", nil},
 		{"POST", "/v1/definitions/" + name + "/schedules/0", map[string]any{"paused": true}},
 		{"DELETE", "/v1/api-keys/" + a.keyIDs["viewer"], nil},
@@ -294,9 +305,9 @@ func TestTenantIsolation(t *testing.T) {
 	for _, path := range []string{"/v1/definitions", "/v1/runs", "/v1/tasks", "/v1/outbox", "/v1/secrets", "/v1/users", "/v1/api-keys", "/v1/audit",
 		"/v1/customers", "/v1/customers?q=private", "/v1/customers?email=private", "/v1/events", "/v1/triggers", "/v1/webhooks/deliveries",
 		"/v1/opportunities", "/v1/opportunities?customer=" + cust, "/v1/quotes", "/v1/quotes?opportunity=" + deal, "/v1/calendars", "/v1/articles", "/v1/articles?q=runbook",
-		"/v1/contracts", "/v1/contracts?customer=" + cust, "/v1/contract-templates"} {
+		"/v1/contracts", "/v1/contracts?customer=" + cust, "/v1/contract-templates", "/v1/tickets", "/v1/tickets?customer=" + cust, "/v1/sla-policies"} {
 		cases = append(cases, scenario{name: "list " + path, path: path, key: b.owner(), status: 200,
-			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook", contract, "private-msa", "private terms"}})
+			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook", contract, "private-msa", "private terms", ticket, "Private trouble", "private-sla", "99h"}})
 	}
 	runScenarios(t, cases)
 	requireEveryIDEndpoint(t, cases, map[string]string{
@@ -305,6 +316,7 @@ func TestTenantIsolation(t *testing.T) {
 		"PUT /v1/record-schemas/{record}":       "sets B's own schema (checked below)",
 		"PUT /v1/calendars/{name}":              "sets B's own calendar",
 		"PUT /v1/contract-templates/{name}":     "sets B's own template",
+		"PUT /v1/sla-policies/{name}":           "sets B's own policy",
 	})
 
 	// B may use the same names, independently of A
@@ -329,6 +341,10 @@ func TestTenantIsolation(t *testing.T) {
 	require.Equal(t, "Private Customer", expect(t, req{method: "GET", path: "/v1/customers/" + cust, key: a.viewer()}, 200)["name"])
 	require.Equal(t, "lead", expect(t, req{method: "GET", path: "/v1/opportunities/" + deal, key: a.viewer()}, 200)["stage"])
 	require.Equal(t, "draft", expect(t, req{method: "GET", path: "/v1/quotes/" + quote, key: a.viewer()}, 200)["status"])
+	tk := expect(t, req{method: "GET", path: "/v1/tickets/" + ticket, key: a.viewer()}, 200)
+	require.Equal(t, "Private trouble", tk["subject"])
+	require.Equal(t, "open", tk["status"])
+	require.Empty(t, items(t, expect(t, req{method: "GET", path: "/v1/tickets/" + ticket + "/messages", key: a.viewer()}, 200)))
 	require.Equal(t, "draft", expect(t, req{method: "GET", path: "/v1/contracts/" + contract, key: a.viewer()}, 200)["status"])
 	require.Equal(t, "<p>private terms</p>", expect(t, req{method: "GET", path: "/v1/contract-templates/private-msa", key: a.viewer()}, 200)["body"])
 	require.NotContains(t, string(do(t, req{method: "GET", path: "/v1/customers/" + cust + "/timeline", key: a.viewer()}).body), "planted")

@@ -221,3 +221,59 @@ func TestQuoteToClose(t *testing.T) {
 		return len(runs) == 1 && strings.HasSuffix(runs[0].(string), "/"+won)
 	}, func() string { return fmt.Sprintf("quote.accepted not marked delivered to %s: %v", won, evs[0]) })
 }
+
+// TestTicketEscalation runs flows/examples/ticket-escalation.yaml from
+// ticket.created events: a ticket nobody answers by its first-response
+// target is escalated to an admin; an answered one is left alone.
+func TestTicketEscalation(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("../flows/examples/ticket-escalation.yaml")
+	require.NoError(t, err)
+	o := newOrg(t)
+	o.deploy(t, string(src))
+	week := map[string]any{}
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		week[d] = []any{map[string]any{"start": 0, "end": 1440}}
+	}
+	expect(t, req{method: "PUT", path: "/v1/calendars/always", key: o.admin(), body: map[string]any{"timezone": "UTC", "week": week}}, 200)
+	expect(t, req{method: "PUT", path: "/v1/sla-policies/fast", key: o.admin(), body: map[string]any{"calendar": "always",
+		"targets": map[string]any{"medium": map[string]any{"firstResponse": "3s", "resolution": "1h"}}}}, 200)
+	cust := expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Ada"}}, 201)["id"].(string)
+	newTicket := func(subject string) string {
+		return expect(t, req{method: "POST", path: "/v1/tickets", key: o.operator(), body: map[string]any{"customerId": cust,
+			"subject": subject, "slaPolicy": "fast"}}, 201)["id"].(string)
+	}
+	ignored, answered := newTicket("Nobody answers"), newTicket("Answered")
+	expect(t, req{method: "POST", path: "/v1/tickets/" + answered + "/messages", key: o.operator(), body: map[string]any{"direction": "outbound", "body": "On it"}}, 201)
+
+	var runs []map[string]any
+	eventually(t, 30*time.Second, func() bool {
+		runs = items(t, expect(t, req{method: "GET", path: "/v1/runs?definition=ticket-escalation", key: o.viewer()}, 200))
+		done := 0
+		for _, r := range runs {
+			if r["status"] == "completed" {
+				done++
+			}
+		}
+		return done == 2
+	}, func() string { return fmt.Sprintf("the two runs did not complete: %v", runs) })
+	outcomes := map[string]bool{}
+	for _, r := range runs {
+		outcomes[jget(o.run(t, r["id"].(string)), "output.outcome").(string)] = true
+	}
+	require.Equal(t, map[string]bool{"escalated": true, "answered": true}, outcomes)
+
+	esc := expect(t, req{method: "GET", path: "/v1/tickets/" + ignored, key: o.viewer()}, 200)
+	require.Equal(t, "escalated", esc["status"])
+	require.Equal(t, "critical", esc["priority"])
+	require.Equal(t, o.users["admin"], esc["assigneeId"], "the only admin")
+	require.Nil(t, esc["firstResponseDue"], "critical has no target in this policy: the deadlines follow the priority")
+	ok := expect(t, req{method: "GET", path: "/v1/tickets/" + answered, key: o.viewer()}, 200)
+	require.Equal(t, "open", ok["status"])
+	require.Contains(t, []any{o.users["operator"], o.users["someone"]}, ok["assigneeId"], "an operator")
+	require.Equal(t, false, ok["firstResponseBreached"])
+	moves := o.events(t, "ticket.status_changed")
+	require.Len(t, moves, 1)
+	require.Equal(t, "no first response within the SLA", jget(moves[0], "data.reason"))
+	require.True(t, strings.HasPrefix(jget(moves[0], "data.actor").(string), "run:ticket-escalation:event-"), "the run did it")
+}

@@ -127,6 +127,7 @@ type Customer360 struct {
 	Opportunities []domain.Opportunity   `json:"opportunities" doc:"Up to 100, oldest first"`
 	Quotes        []domain.Quote         `json:"quotes" doc:"Up to 100, oldest first"`
 	Contracts     []domain.Contract      `json:"contracts" doc:"Up to 100, newest first, without their documents"`
+	Tickets       []domain.Ticket        `json:"tickets" doc:"Up to 100, newest first"`
 	Timeline      []domain.TimelineEntry `json:"timeline" doc:"The latest 50 entries, newest first"`
 	// Runs are the runs that changed the customer's records or logged
 	// their interactions, newest first (from the timeline).
@@ -180,7 +181,7 @@ func (s *Server) customerTimelineRoutes() {
 		})
 
 	op(s, domain.RoleViewer, huma.Operation{OperationID: "customer-360", Method: http.MethodGet, Path: "/v1/customers/{id}/360",
-		Summary: "Everything about a customer: deals, quotes, contracts, timeline and runs", Tags: tags},
+		Summary: "Everything about a customer: deals, quotes, contracts, tickets, timeline (messages included) and runs", Tags: tags},
 		func(ctx context.Context, in *idInput) (*bodyOut[Customer360], error) {
 			org := principal(ctx).OrgID
 			c, err := s.store.GetCustomer(ctx, org, in.ID)
@@ -196,6 +197,9 @@ func (s *Server) customerTimelineRoutes() {
 			}
 			if out.Contracts, _, err = s.store.ListContracts(ctx, org, domain.ContractQuery{CustomerID: c.ID, Limit: 100}); err != nil {
 				return nil, storeErr(err, "contracts")
+			}
+			if out.Tickets, _, err = s.store.ListTickets(ctx, org, domain.TicketQuery{CustomerID: c.ID, Limit: 100}); err != nil {
+				return nil, storeErr(err, "tickets")
 			}
 			if out.Timeline, err = s.store.ListTimeline(ctx, org, c.ID, domain.Page{Limit: 50}); err != nil {
 				return nil, storeErr(err, "timeline")

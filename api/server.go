@@ -141,6 +141,7 @@ func New(o Options) *Server {
 	s.opportunityRoutes()
 	s.quoteRoutes()
 	s.contractRoutes()
+	s.ticketRoutes()
 	s.publicRoutes()
 	s.triggerRoutesAPI()
 	e.POST("/hooks/:org/*path", s.webhook)

@@ -122,4 +122,5 @@ type Repo interface {
 	CalendarRepo
 	ArticleRepo
 	ContractRepo
+	TicketRepo
 }

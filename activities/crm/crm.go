@@ -36,7 +36,7 @@ type Options struct {
 
 // Actions are the declarations of the crm.* actions.
 func Actions() []dsl.Action {
-	return slices.Concat(customerActions(), opportunityActions(), quoteActions(), contractActions(), timelineActions(), calendarActions())
+	return slices.Concat(customerActions(), opportunityActions(), quoteActions(), contractActions(), ticketActions(), timelineActions(), calendarActions())
 }
 
 // Implementations returns each action's implementation by name.
@@ -57,6 +57,12 @@ func Implementations(o Options) map[string]activities.Func {
 		"crm.contract.create":    a.createContract,
 		"crm.contract.get":       a.getContract,
 		"crm.contract.send":      a.sendContract,
+		"crm.ticket.create":      a.createTicket,
+		"crm.ticket.get":         a.getTicket,
+		"crm.ticket.update":      a.updateTicket,
+		"crm.ticket.move":        a.moveTicket,
+		"crm.ticket.assign":      a.assignTicket,
+		"crm.ticket.message":     a.messageTicket,
 		"crm.timeline.log":       a.logTimeline,
 		"crm.calendar.deadline":  a.calendarDeadline,
 	}

@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"switchboard/domain"
 )
@@ -10,25 +11,41 @@ import (
 // Calendar is an organisation's calendar by name; "default" is
 // domain.DefaultCalendar until the organisation sets its own.
 func (s *Service) Calendar(ctx context.Context, orgID, name string) (*domain.Calendar, error) {
-	c, err := s.Store.GetCalendar(ctx, orgID, name)
-	if errors.Is(err, domain.ErrNotFound) && name == "default" {
-		return domain.DefaultCalendar(orgID), nil
-	}
-	return c, err
+	return calendarIn(ctx, s.Store, orgID, name)
+}
+
+// calendarIn is Service.Calendar in a transaction (or any Repo).
+func calendarIn(ctx context.Context, r domain.Repo, orgID, name string) (*domain.Calendar, error) {
+	c, err := r.GetCalendar(ctx, orgID, name)
+	return orBuiltin(name, c, err, func() *domain.Calendar { return domain.DefaultCalendar(orgID) })
 }
 
 // Calendars lists an organisation's calendars, "default" always among them.
 func (s *Service) Calendars(ctx context.Context, orgID string) ([]domain.Calendar, error) {
 	cs, err := s.Store.ListCalendars(ctx, orgID)
+	return withBuiltin(cs, err, func(c domain.Calendar) string { return c.Name }, func() *domain.Calendar { return domain.DefaultCalendar(orgID) })
+}
+
+// orBuiltin is a named record read with err, or the built-in one when the
+// name is "default" and the organisation has not stored its own. Calendars,
+// contract templates and SLA policies work this way.
+func orBuiltin[T any](name string, rec *T, err error, builtin func() *T) (*T, error) {
+	if errors.Is(err, domain.ErrNotFound) && name == "default" {
+		return builtin(), nil
+	}
+	return rec, err
+}
+
+// withBuiltin is a list of named records (read with err) with the built-in
+// "default" first when the organisation has not stored its own.
+func withBuiltin[T any](recs []T, err error, name func(T) string, builtin func() *T) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range cs {
-		if c.Name == "default" {
-			return cs, nil
-		}
+	if slices.ContainsFunc(recs, func(r T) bool { return name(r) == "default" }) {
+		return recs, nil
 	}
-	return append([]domain.Calendar{*domain.DefaultCalendar(orgID)}, cs...), nil
+	return append([]T{*builtin()}, recs...), nil
 }
 
 // PutCalendar creates or replaces a calendar (audited).

@@ -47,10 +47,11 @@ func contractEvent(typ string, c *domain.Contract, sig *domain.Signature, actor 
 // default when name is "default" and the organisation has not stored one.
 func ContractTemplate(ctx context.Context, r domain.Repo, orgID, name string) (*domain.ContractTemplate, error) {
 	t, err := r.GetContractTemplate(ctx, orgID, name)
-	if errors.Is(err, domain.ErrNotFound) && name == "default" {
-		return &domain.ContractTemplate{OrgID: orgID, Name: "default", Body: DefaultTemplate, Builtin: true}, nil
-	}
-	return t, err
+	return orBuiltin(name, t, err, func() *domain.ContractTemplate { return builtinTemplate(orgID) })
+}
+
+func builtinTemplate(orgID string) *domain.ContractTemplate {
+	return &domain.ContractTemplate{OrgID: orgID, Name: "default", Body: DefaultTemplate, Builtin: true}
 }
 
 // PutContractTemplate checks a template (see documents.go) and stores it;
@@ -274,13 +275,5 @@ func (s *Service) VoidContract(ctx context.Context, actor Actor, orgID, id, reas
 // default when the organisation has not stored its own.
 func (s *Service) ContractTemplates(ctx context.Context, orgID string) ([]domain.ContractTemplate, error) {
 	ts, err := s.Store.ListContractTemplates(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range ts {
-		if t.Name == "default" {
-			return ts, nil
-		}
-	}
-	return append([]domain.ContractTemplate{{OrgID: orgID, Name: "default", Body: DefaultTemplate, Builtin: true}}, ts...), nil
+	return withBuiltin(ts, err, func(t domain.ContractTemplate) string { return t.Name }, func() *domain.ContractTemplate { return builtinTemplate(orgID) })
 }

@@ -199,17 +199,17 @@ func (s *Service) DeleteCustomer(ctx context.Context, actor Actor, orgID, id str
 
 // checkOwner: a customer's owner is a user of its organisation.
 func checkOwner(ctx context.Context, tx domain.Repo, c *domain.Customer) error {
-	return checkUser(ctx, tx, c.OrgID, "customer", c.OwnerID)
+	return checkUser(ctx, tx, c.OrgID, "customer", "ownerId", c.OwnerID)
 }
 
-// checkUser: a record's owner (ownerId) is a user of its organisation.
-func checkUser(ctx context.Context, tx domain.Repo, orgID, record, userID string) error {
+// checkUser: a record's owner or assignee (field) is a user of its organisation.
+func checkUser(ctx context.Context, tx domain.Repo, orgID, record, field, userID string) error {
 	if userID == "" {
 		return nil
 	}
 	if _, err := tx.GetUser(ctx, orgID, userID); err != nil {
 		if errors.Is(err, domain.ErrNotFound) {
-			return &domain.ValidationError{Record: record, Fields: []domain.FieldError{{Field: "ownerId", Message: "is not a user of this organisation"}}}
+			return &domain.ValidationError{Record: record, Fields: []domain.FieldError{{Field: field, Message: "is not a user of this organisation"}}}
 		}
 		return err
 	}

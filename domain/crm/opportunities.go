@@ -34,7 +34,7 @@ func (s *Service) CreateOpportunity(ctx context.Context, actor Actor, o *domain.
 		if domain.IsClosedStage(o.Stage) && o.ActualClose == "" {
 			o.ActualClose = today()
 		}
-		if err := checkUser(ctx, tx, o.OrgID, "opportunity", o.OwnerID); err != nil {
+		if err := checkUser(ctx, tx, o.OrgID, "opportunity", "ownerId", o.OwnerID); err != nil {
 			return nil, nil, nil, err
 		}
 		if err := tx.CreateOpportunity(ctx, o); err != nil {
@@ -65,7 +65,7 @@ func (s *Service) UpdateOpportunity(ctx context.Context, actor Actor, orgID, id 
 					Message: "moves through the stage change (POST /v1/opportunities/{id}/stage, crm.opportunity.move), where its rules apply"}}}
 			}
 			if slices.Contains(changes, "ownerId") {
-				return checkUser(ctx, tx, orgID, "opportunity", o.OwnerID)
+				return checkUser(ctx, tx, orgID, "opportunity", "ownerId", o.OwnerID)
 			}
 			return nil
 		},

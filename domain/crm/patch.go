@@ -34,6 +34,14 @@ func PatchQuote(q *domain.Quote, patch map[string]any) error {
 	return patchRecord(q, "quote", patch, "opportunityId", "customerId", "totals", "status", "runId", "sentAt", "decidedAt", "decision")
 }
 
+// PatchTicket is PatchCustomer for a ticket's subject, description,
+// priority, category and SLA policy; the rest changes through the
+// ticket's own actions (status, assignment, messages, rating).
+func PatchTicket(t *domain.Ticket, patch map[string]any) error {
+	return patchRecord(t, "ticket", patch, "customerId", "status", "assigneeId", "firstResponseDue", "resolutionDue", "firstResponseAt",
+		"resolvedAt", "closedAt", "firstResponseBreached", "resolutionBreached", "satisfaction", "runId")
+}
+
 func patchRecord[T any](rec *T, record string, patch map[string]any, alsoReadOnly ...string) error {
 	var fields []domain.FieldError
 	for k := range patch {

@@ -15,15 +15,17 @@ import (
 // or nil when the event concerns no (remaining) customer.
 func timelineOf(e *domain.Event, actor Actor) *domain.TimelineEntry {
 	var d struct {
-		Customer    *domain.Customer    `json:"customer"`
-		Opportunity *domain.Opportunity `json:"opportunity"`
-		Quote       *domain.Quote       `json:"quote"`
-		Contract    *domain.Contract    `json:"contract"`
-		Signature   *domain.Signature   `json:"signature"`
-		Changes     []string            `json:"changes"`
-		From        string              `json:"from"`
-		To          string              `json:"to"`
-		Reason      string              `json:"reason"`
+		Customer    *domain.Customer      `json:"customer"`
+		Opportunity *domain.Opportunity   `json:"opportunity"`
+		Quote       *domain.Quote         `json:"quote"`
+		Contract    *domain.Contract      `json:"contract"`
+		Signature   *domain.Signature     `json:"signature"`
+		Ticket      *domain.Ticket        `json:"ticket"`
+		Message     *domain.TicketMessage `json:"message"`
+		Changes     []string              `json:"changes"`
+		From        string                `json:"from"`
+		To          string                `json:"to"`
+		Reason      string                `json:"reason"`
 	}
 	if json.Unmarshal(e.Data, &d) != nil {
 		return nil
@@ -64,6 +66,27 @@ func timelineOf(e *domain.Event, actor Actor) *domain.TimelineEntry {
 			entry.Summary += " by " + d.Signature.Name
 		case c.VoidReason != "":
 			entry.Body = c.VoidReason
+		}
+	case d.Ticket != nil:
+		tk := d.Ticket
+		entry.Kind, entry.CustomerID, entry.Ref = "ticket", tk.CustomerID, "ticket/"+tk.ID
+		entry.Summary = fmt.Sprintf("Ticket %q %s", tk.Subject, verb)
+		switch e.Type {
+		case "ticket.updated":
+			if len(d.Changes) == 1 && (d.Changes[0] == "status" || d.Changes[0] == "assigneeId") {
+				return nil // told by ticket.status_changed / ticket.assigned
+			}
+		case "ticket.status_changed":
+			entry.Summary, entry.Body = fmt.Sprintf("Ticket %q moved from %s to %s", tk.Subject, d.From, d.To), d.Reason
+		case "ticket.message_added":
+			if d.Message == nil || d.Message.Direction == "internal" {
+				return nil // staff notes stay on the ticket
+			}
+			entry.Summary = fmt.Sprintf("Ticket %q: %s message", tk.Subject, d.Message.Direction)
+			entry.Body = d.Message.Body
+			if len(entry.Body) > 2000 {
+				entry.Body = strings.ToValidUTF8(entry.Body[:2000], "")
+			}
 		}
 	default:
 		return nil

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Opportunities", testOpportunities},
 		{"Quotes", testQuotes},
 		{"Contracts", testContracts},
+		{"Tickets", testTickets},
 		{"Timeline", testTimeline},
 		{"RecordSchemas", testRecordSchemas},
 		{"Calendars", testCalendars},

@@ -220,6 +220,11 @@ func TestTenantIsolation(t *testing.T) {
 	contract := a.newContract(t, deal)
 	ticket := expect(t, req{method: "POST", path: "/v1/tickets", key: a.operator(), body: map[string]any{"customerId": cust, "subject": "Private trouble"}}, 201)["id"].(string)
 	expect(t, req{method: "PUT", path: "/v1/sla-policies/private-sla", key: a.admin(), body: map[string]any{"targets": map[string]any{"low": map[string]any{"resolution": "99h"}}}}, 200)
+	campaign := expect(t, req{method: "POST", path: "/v1/campaigns", key: a.operator(), body: map[string]any{"name": "Private launch",
+		"content": []any{map[string]any{"subject": "Hi", "text": "secret offer"}}}}, 201)["id"].(string)
+	expect(t, req{method: "POST", path: "/v1/campaigns/" + campaign + "/status", key: a.operator(), body: map[string]any{"status": "active"}}, 200)
+	expect(t, req{method: "POST", path: "/v1/campaigns/" + campaign + "/enrollments", key: a.operator(), body: map[string]any{"customerIds": []any{cust}}}, 200)
+	expect(t, req{method: "POST", path: "/v1/suppressions", key: a.operator(), body: map[string]any{"email": "muted@acme.test"}}, 201)
 	expect(t, req{method: "PUT", path: "/v1/contract-templates/private-msa", key: a.admin(), body: map[string]any{"body": "<p>private terms</p>"}}, 200)
 	article := expect(t, req{method: "POST", path: "/v1/articles", key: a.operator(), body: map[string]any{"title": "Private runbook", "body": "secret procedure"}}, 201)["id"].(string)
 	expect(t, req{method: "PUT", path: "/v1/calendars/private-hours", key: a.admin(), body: map[string]any{"timezone": "Asia/Tokyo",
@@ -293,6 +298,15 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/v1/tickets/" + ticket + "/messages", map[string]any{"direction": "inbound", "body": "planted"}},
 		{"POST", "/v1/tickets/" + ticket + "/satisfaction", map[string]any{"rating": 1}},
 		{"GET", "/v1/sla-policies/private-sla", nil},
+		{"GET", "/v1/campaigns/" + campaign, nil},
+		{"PATCH", "/v1/campaigns/" + campaign, map[string]any{"name": "Stolen"}},
+		{"POST", "/v1/campaigns/" + campaign + "/status", map[string]any{"status": "paused"}},
+		{"GET", "/v1/campaigns/" + campaign + "/enrollments", nil},
+		{"POST", "/v1/campaigns/" + campaign + "/enrollments", map[string]any{"customerIds": []any{cust}}},
+		{"POST", "/v1/campaigns/" + campaign + "/enrollments/" + cust + "/events", map[string]any{"event": "unsubscribed"}},
+		{"GET", "/v1/campaigns/" + campaign + "/enrollments/" + cust + "/email", nil},
+		{"GET", "/v1/suppressions/muted@acme.test", nil},
+		{"DELETE", "/v1/suppressions/muted@acme.test", nil},
 		{"DELETE", "/v1/sla-policies/private-sla", nil},
 		{"DELETE", "/v1/contract-templates/private-msa", nil},
 		{"POST", "/v1/definitions/" + name + "/schedules/0", map[string]any{"paused": true}},
@@ -305,9 +319,10 @@ func TestTenantIsolation(t *testing.T) {
 	for _, path := range []string{"/v1/definitions", "/v1/runs", "/v1/tasks", "/v1/outbox", "/v1/secrets", "/v1/users", "/v1/api-keys", "/v1/audit",
 		"/v1/customers", "/v1/customers?q=private", "/v1/customers?email=private", "/v1/events", "/v1/triggers", "/v1/webhooks/deliveries",
 		"/v1/opportunities", "/v1/opportunities?customer=" + cust, "/v1/quotes", "/v1/quotes?opportunity=" + deal, "/v1/calendars", "/v1/articles", "/v1/articles?q=runbook",
-		"/v1/contracts", "/v1/contracts?customer=" + cust, "/v1/contract-templates", "/v1/tickets", "/v1/tickets?customer=" + cust, "/v1/sla-policies"} {
+		"/v1/contracts", "/v1/contracts?customer=" + cust, "/v1/contract-templates", "/v1/tickets", "/v1/tickets?customer=" + cust, "/v1/sla-policies",
+		"/v1/campaigns", "/v1/suppressions"} {
 		cases = append(cases, scenario{name: "list " + path, path: path, key: b.owner(), status: 200,
-			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook", contract, "private-msa", "private terms", ticket, "Private trouble", "private-sla", "99h"}})
+			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook", contract, "private-msa", "private terms", ticket, "Private trouble", "private-sla", "99h", campaign, "Private launch", "muted@acme.test"}})
 	}
 	runScenarios(t, cases)
 	requireEveryIDEndpoint(t, cases, map[string]string{
@@ -341,6 +356,13 @@ func TestTenantIsolation(t *testing.T) {
 	require.Equal(t, "Private Customer", expect(t, req{method: "GET", path: "/v1/customers/" + cust, key: a.viewer()}, 200)["name"])
 	require.Equal(t, "lead", expect(t, req{method: "GET", path: "/v1/opportunities/" + deal, key: a.viewer()}, 200)["stage"])
 	require.Equal(t, "draft", expect(t, req{method: "GET", path: "/v1/quotes/" + quote, key: a.viewer()}, 200)["status"])
+	camp := expect(t, req{method: "GET", path: "/v1/campaigns/" + campaign, key: a.viewer()}, 200)
+	require.Equal(t, "active", camp["status"])
+	require.Equal(t, "Private launch", camp["name"])
+	require.Equal(t, map[string]any{"enrolled": float64(1), "sent": float64(0), "delivered": float64(0), "opened": float64(0),
+		"clicked": float64(0), "converted": float64(0), "unsubscribed": float64(0)}, camp["metrics"])
+	expect(t, req{method: "GET", path: "/v1/suppressions/muted@acme.test", key: a.viewer()}, 200)
+	requireProblem(t, do(t, req{method: "GET", path: "/v1/suppressions/private@acme.test", key: a.viewer()}), 404, "not-found")
 	tk := expect(t, req{method: "GET", path: "/v1/tickets/" + ticket, key: a.viewer()}, 200)
 	require.Equal(t, "Private trouble", tk["subject"])
 	require.Equal(t, "open", tk["status"])

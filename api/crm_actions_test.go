@@ -277,3 +277,55 @@ func TestTicketEscalation(t *testing.T) {
 	require.Equal(t, "no first response within the SLA", jget(moves[0], "data.reason"))
 	require.True(t, strings.HasPrefix(jget(moves[0], "data.actor").(string), "run:ticket-escalation:event-"), "the run did it")
 }
+
+// nurtureSrc walks a customer through a drip campaign's emails: render
+// each step, stop when the address is suppressed, record it sent.
+const nurtureSrc = `switchboard: v1
+name: nurture
+input:
+  type: object
+  required: [campaignId, customerId]
+  properties: {campaignId: {type: string}, customerId: {type: string}}
+steps:
+  - id: joined
+    call: crm.campaign.enroll
+    with: {campaignId: '${ input.campaignId }', customerIds: ['${ input.customerId }']}
+  - id: first
+    call: crm.campaign.render
+    with: {campaignId: '${ input.campaignId }', customerId: '${ input.customerId }'}
+  - id: gate
+    switch:
+      cases:
+        - when: '!steps.first.output.suppressed'
+          steps:
+            - call: crm.campaign.track
+              with: {campaignId: '${ input.campaignId }', customerId: '${ input.customerId }', event: sent}
+  - id: second
+    call: crm.campaign.render
+    with: {campaignId: '${ input.campaignId }', customerId: '${ input.customerId }', step: 1}
+  - id: check
+    call: crm.suppression.check
+    with: {email: '${ steps.first.output.to }'}
+output: '${ {"enrolled": steps.joined.output.enrolled, "subjects": [steps.first.output.subject, steps.second.output.subject], "suppressed": steps.check.output.suppressed} }'
+`
+
+func TestCampaignActionsInARun(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	name := o.deploy(t, nurtureSrc)
+	cust := expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Grace Hopper", "email": "grace@example.com"}}, 201)["id"].(string)
+	camp := expect(t, req{method: "POST", path: "/v1/campaigns", key: o.operator(), body: map[string]any{"name": "Welcome", "type": "drip",
+		"content": []any{map[string]any{"subject": "Welcome, {{ customer.firstName }}", "text": "hi"}, map[string]any{"subject": "Tips for {{ customer.name }}", "text": "tips"}}}}, 201)["id"].(string)
+	expect(t, req{method: "POST", path: "/v1/campaigns/" + camp + "/status", key: o.operator(), body: map[string]any{"status": "active"}}, 200)
+
+	run := o.start(t, name, map[string]any{"campaignId": camp, "customerId": cust})
+	out := o.waitRun(t, run, "completed")["output"].(map[string]any)
+	require.EqualValues(t, 1, out["enrolled"])
+	require.Equal(t, []any{"Welcome, Grace", "Tips for Grace Hopper"}, out["subjects"])
+	require.Equal(t, false, out["suppressed"])
+	got := expect(t, req{method: "GET", path: "/v1/campaigns/" + camp, key: o.viewer()}, 200)
+	require.EqualValues(t, 1, jget(got, "metrics.sent"), "sent counts the enrollment once")
+	require.EqualValues(t, 1, jget(got, "metrics.enrolled"))
+	enr := items(t, expect(t, req{method: "GET", path: "/v1/campaigns/" + camp + "/enrollments", key: o.viewer()}, 200))
+	require.Equal(t, run, enr[0]["runId"], "the enrollment remembers its run")
+}

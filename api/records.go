@@ -20,7 +20,7 @@ type recordOut[T any] struct {
 
 // versioned is a record that has a version.
 type versioned interface {
-	domain.Customer | domain.Opportunity | domain.Quote | domain.Article | domain.Contract | domain.Ticket
+	domain.Customer | domain.Opportunity | domain.Quote | domain.Article | domain.Contract | domain.Ticket | domain.Campaign
 }
 
 func etag(version int) string { return strconv.Quote(strconv.Itoa(version)) }

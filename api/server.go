@@ -142,6 +142,7 @@ func New(o Options) *Server {
 	s.quoteRoutes()
 	s.contractRoutes()
 	s.ticketRoutes()
+	s.campaignRoutes()
 	s.publicRoutes()
 	s.triggerRoutesAPI()
 	e.POST("/hooks/:org/*path", s.webhook)

@@ -113,12 +113,15 @@ func (c *fieldChecker) text(field, v string, max int, required bool) {
 
 // email checks an optional, lower-cased email address.
 func (c *fieldChecker) email(field, v string) {
-	if v == "" {
-		return
-	}
-	if a, err := mail.ParseAddress(v); err != nil || a.Address != v || len(v) > 254 {
+	if v != "" && !IsEmail(v) {
 		c.add(field, "is not an email address")
 	}
+}
+
+// IsEmail reports whether v is a bare email address (no name, no angle brackets).
+func IsEmail(v string) bool {
+	a, err := mail.ParseAddress(v)
+	return err == nil && a.Address == v && len(v) <= 254
 }
 
 func (c *fieldChecker) oneOf(field, v string, allowed []string) {

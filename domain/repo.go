@@ -123,4 +123,5 @@ type Repo interface {
 	ArticleRepo
 	ContractRepo
 	TicketRepo
+	CampaignRepo
 }

@@ -36,7 +36,7 @@ type Options struct {
 
 // Actions are the declarations of the crm.* actions.
 func Actions() []dsl.Action {
-	return slices.Concat(customerActions(), opportunityActions(), quoteActions(), contractActions(), ticketActions(), timelineActions(), calendarActions())
+	return slices.Concat(customerActions(), opportunityActions(), quoteActions(), contractActions(), ticketActions(), campaignActions(), timelineActions(), calendarActions())
 }
 
 // Implementations returns each action's implementation by name.
@@ -63,6 +63,10 @@ func Implementations(o Options) map[string]activities.Func {
 		"crm.ticket.move":        a.moveTicket,
 		"crm.ticket.assign":      a.assignTicket,
 		"crm.ticket.message":     a.messageTicket,
+		"crm.campaign.enroll":    a.enrollCampaign,
+		"crm.campaign.render":    a.renderCampaign,
+		"crm.campaign.track":     a.trackCampaign,
+		"crm.suppression.check":  a.checkSuppression,
 		"crm.timeline.log":       a.logTimeline,
 		"crm.calendar.deadline":  a.calendarDeadline,
 	}

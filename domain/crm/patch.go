@@ -42,6 +42,12 @@ func PatchTicket(t *domain.Ticket, patch map[string]any) error {
 		"resolvedAt", "closedAt", "firstResponseBreached", "resolutionBreached", "satisfaction", "runId")
 }
 
+// PatchCampaign is PatchCustomer for a campaign's name, type, audience,
+// content and schedule; the status changes by MoveCampaign.
+func PatchCampaign(c *domain.Campaign, patch map[string]any) error {
+	return patchRecord(c, "campaign", patch, "status", "metrics")
+}
+
 func patchRecord[T any](rec *T, record string, patch map[string]any, alsoReadOnly ...string) error {
 	var fields []domain.FieldError
 	for k := range patch {

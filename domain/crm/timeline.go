@@ -22,6 +22,8 @@ func timelineOf(e *domain.Event, actor Actor) *domain.TimelineEntry {
 		Signature   *domain.Signature     `json:"signature"`
 		Ticket      *domain.Ticket        `json:"ticket"`
 		Message     *domain.TicketMessage `json:"message"`
+		Campaign    *domain.Campaign      `json:"campaign"`
+		CustomerID  string                `json:"customerId"`
 		Changes     []string              `json:"changes"`
 		From        string                `json:"from"`
 		To          string                `json:"to"`
@@ -88,6 +90,10 @@ func timelineOf(e *domain.Event, actor Actor) *domain.TimelineEntry {
 				entry.Body = strings.ToValidUTF8(entry.Body[:2000], "")
 			}
 		}
+	case d.Campaign != nil && d.CustomerID != "":
+		// a campaign email's journey: sent, delivered, opened, clicked, converted, unsubscribed
+		entry.Kind, entry.CustomerID, entry.Ref = "email", d.CustomerID, "campaign/"+d.Campaign.ID
+		entry.Summary = fmt.Sprintf("Campaign %q: %s", d.Campaign.Name, verb)
 	default:
 		return nil
 	}

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Quotes", testQuotes},
 		{"Contracts", testContracts},
 		{"Tickets", testTickets},
+		{"Campaigns", testCampaigns},
 		{"Timeline", testTimeline},
 		{"RecordSchemas", testRecordSchemas},
 		{"Calendars", testCalendars},

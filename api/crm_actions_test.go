@@ -329,3 +329,39 @@ func TestCampaignActionsInARun(t *testing.T) {
 	enr := items(t, expect(t, req{method: "GET", path: "/v1/campaigns/" + camp + "/enrollments", key: o.viewer()}, 200))
 	require.Equal(t, run, enr[0]["runId"], "the enrollment remembers its run")
 }
+
+// TestWaitInOrgCalendar: `wait: {for, businessHours: <name>}` counts in the
+// organisation's calendar of that name, read when the wait starts.
+func TestWaitInOrgCalendar(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	week := map[string]any{}
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		week[d] = []any{map[string]any{"start": 0, "end": 1440}}
+	}
+	expect(t, req{method: "PUT", path: "/v1/calendars/always", key: o.admin(), body: map[string]any{"timezone": "UTC", "week": week}}, 200)
+	name := o.deploy(t, `switchboard: v1
+name: org-calendar-wait
+input: {type: object, required: [calendar], properties: {calendar: {type: string}}}
+steps:
+  - id: pick
+    switch:
+      cases:
+        - when: input.calendar == "always"
+          steps:
+            - id: w
+              wait: {for: 2s, businessHours: always}
+      default:
+        - wait: {for: 2s, businessHours: nonexistent}
+output: ${ steps.w.output.firedAt }
+`)
+	run := o.start(t, name, map[string]any{"calendar": "always"})
+	r := o.waitRun(t, run, "completed")
+	started, fired := parseTime(t, r["startedAt"]), parseTime(t, r["output"])
+	require.GreaterOrEqual(t, fired.Sub(started), 2*time.Second, "two seconds of a round-the-clock calendar")
+	require.Less(t, fired.Sub(started), 20*time.Second)
+
+	missing := o.start(t, name, map[string]any{"calendar": "other"})
+	r = o.waitRun(t, missing, "failed")
+	require.Equal(t, "NotFound", jget(r, "error.type"), "%v", r["error"])
+}

@@ -137,6 +137,11 @@ type BusinessHours struct {
 	Start    int      `json:"start"` // minutes after midnight
 	End      int      `json:"end"`
 	Holidays []string `json:"holidays,omitempty"` // YYYY-MM-DD
+	// Calendar names an organisation's calendar, read when the wait starts
+	// by calling Activity (CalendarAction); the fields above are then the
+	// fallback for "default" where no records exist (switchboard run).
+	Calendar string `json:"calendar,omitempty"`
+	Activity string `json:"activity,omitempty"`
 }
 
 type WaitForStep struct {

@@ -29,7 +29,8 @@ func (d *schemaBuilder) duration() map[string]any {
 
 func (d *schemaBuilder) businessHours() map[string]any {
 	return map[string]any{"oneOf": []any{
-		map[string]any{"const": "weekdays"},
+		map[string]any{"type": "string", "pattern": `^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`,
+			"description": "weekdays (Mon–Fri 09:00–17:00 UTC), or the name of one of the organisation's business calendars"},
 		map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
 			"timezone": map[string]any{"type": "string"},
 			"days":     map[string]any{"type": "array", "items": map[string]any{"enum": []string{"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"}}},

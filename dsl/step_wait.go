@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,12 @@ func compileWait(c *compiler, n *Node, st *Step, sc scope) {
 	}
 }
 
+// CalendarAction computes working-time deadlines in an organisation's
+// calendars; `wait` with a calendar name calls it.
+const CalendarAction = "crm.calendar.deadline"
+
+var calendarName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+
 var weekdays = map[string]time.Weekday{"SUN": time.Sunday, "MON": time.Monday, "TUE": time.Tuesday,
 	"WED": time.Wednesday, "THU": time.Thursday, "FRI": time.Friday, "SAT": time.Saturday}
 
@@ -83,8 +90,18 @@ var weekdays = map[string]time.Weekday{"SUN": time.Sunday, "MON": time.Monday, "
 func (c *compiler) businessHours(n *Node) *BusinessHours {
 	bh := &BusinessHours{Timezone: "UTC", Days: []int{1, 2, 3, 4, 5}, Start: 9 * 60, End: 17 * 60}
 	if n.Kind == StringNode {
-		if n.Str != "weekdays" {
-			c.r.at(n.Pos, "unknown calendar `%s`; use `weekdays` or a map {timezone, days, hours, holidays}", n.Str)
+		switch {
+		case n.Str == "weekdays":
+		case !calendarName.MatchString(n.Str):
+			c.r.at(n.Pos, "`%s` is not a calendar name; use `weekdays`, an organisation's calendar name (such as `default` or `support-eu`) or a map {timezone, days, hours, holidays}", n.Str)
+		default:
+			// an organisation's calendar, read when the wait starts through the calendar action
+			a, ok := c.opts.Registry.Lookup(CalendarAction)
+			if !ok {
+				c.r.at(n.Pos, "the calendar `%s` is an organisation's calendar, which needs the action %s; this build has none (use `weekdays` or a map)", n.Str, CalendarAction)
+				return bh
+			}
+			bh.Calendar, bh.Activity = n.Str, a.ActivityName()
 		}
 		return bh
 	}

@@ -419,6 +419,12 @@ func (r *runner) wait(ctx workflow.Context, sc *scope, st *dsl.Step, state *Step
 			return nil, newErr(ErrExpression, st.Label(), "`wait.until` is not a timestamp: %q", s)
 		}
 		d = t.Sub(now)
+	case st.Wait.BusinessHours != nil && st.Wait.BusinessHours.Calendar != "":
+		deadline, err := r.calendarDeadline(ctx, st, now)
+		if err != nil {
+			return nil, err
+		}
+		d = deadline.Sub(now)
 	case st.Wait.BusinessHours != nil:
 		d = businessDeadline(now, st.Wait.For.D(), st.Wait.BusinessHours).Sub(now)
 	default:
@@ -432,6 +438,30 @@ func (r *runner) wait(ctx workflow.Context, sc *scope, st *dsl.Step, state *Step
 		state.Status = StatusRunning
 	}
 	return map[string]any{"firedAt": workflow.Now(ctx).UTC().Format(time.RFC3339Nano)}, nil
+}
+
+// calendarDeadline asks the calendar action when st's working time, counted
+// in the organisation's calendar, ends. Where there are no records
+// (switchboard run), "default" is the built-in Mon–Fri 09:00–17:00 UTC.
+func (r *runner) calendarDeadline(ctx workflow.Context, st *dsl.Step, now time.Time) (time.Time, error) {
+	bh := st.Wait.BusinessHours
+	args, _ := jsonArg(map[string]any{"duration": st.Wait.For.D().String(), "start": now.UTC().Format(time.RFC3339Nano), "calendar": bh.Calendar})
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: retryPolicy(nil)})
+	var res activities.Result
+	if err := workflow.ExecuteActivity(actx, bh.Activity, args).Get(actx, &res); err != nil {
+		se := toStepError(err, st.Label())
+		if se.Type == "NoRecords" && bh.Calendar == "default" {
+			return businessDeadline(now, st.Wait.For.D(), bh), nil
+		}
+		return time.Time{}, se
+	}
+	var out struct {
+		Deadline time.Time `json:"deadline"`
+	}
+	if err := json.Unmarshal(res.Output, &out); err != nil || out.Deadline.IsZero() {
+		return time.Time{}, newErr(activities.ActionError, st.Label(), "%s gave no deadline: %s", dsl.CalendarAction, res.Output)
+	}
+	return out.Deadline, nil
 }
 
 func (r *runner) waitFor(ctx workflow.Context, sc *scope, st *dsl.Step, state *StepState) (any, error) {

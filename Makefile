@@ -26,6 +26,7 @@ run: ## start the embedded platform (switchboard dev; state in ./.switchboard/)
 test: ## run every test (what CI runs)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
+	SWITCHBOARD_API_TEST_STORE=postgres $(GO) test -count=1 -timeout 10m ./api/
 
 .PHONY: lint
 lint: $(BIN)/staticcheck $(BIN)/workflowcheck ## go vet + staticcheck + Temporal's workflowcheck

@@ -48,6 +48,10 @@ func TestCampaignLifecycle(t *testing.T) {
 	}
 	require.Equal(t, 200, status("active").status)
 
+	p = requireProblem(t, do(t, req{method: "PATCH", path: "/v1/campaigns/" + id, key: o.operator(), contentType: "application/merge-patch+json",
+		body: `{"content": []}`}), 422, "validation")
+	require.Equal(t, "body.content", jget(p, "errors.0.location"), "an active campaign keeps its emails")
+
 	// the audience: leads tagged vip, but not the suppressed address
 	res := enroll(map[string]any{"audience": true})
 	require.Equal(t, 200, res.status, "%s", res.body)
@@ -65,6 +69,19 @@ func TestCampaignLifecycle(t *testing.T) {
 	mail = expect(t, req{method: "GET", path: "/v1/campaigns/" + id + "/enrollments/" + ada + "/email?step=1", key: o.viewer()}, 200)
 	require.Equal(t, "Your team deserves better", mail["text"], "the fallback")
 	requireProblem(t, do(t, req{method: "GET", path: "/v1/campaigns/" + id + "/enrollments/" + ada + "/email?step=2", key: o.viewer()}), 422, "validation")
+
+	// customer data cannot become a script, a javascript: link or a header
+	evil := expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Eve",
+		"email": "eve@example.com", "status": "lead", "custom": map[string]any{"site": "javascript:alert(1)", "tagline": "x\r\nBcc: all@example.com"}}}, 201)
+	probe := expect(t, req{method: "POST", path: "/v1/campaigns", key: o.operator(), body: map[string]any{"name": "Probe",
+		"content": []any{map[string]any{"subject": "Hi {{ customer.custom.tagline }}", "html": `<a href="{{ customer.custom.site }}">site</a> <p>{{ customer.name }}</p>`}}}}, 201)["id"].(string)
+	expect(t, req{method: "POST", path: "/v1/campaigns/" + probe + "/status", key: o.operator(), body: map[string]any{"status": "active"}}, 200)
+	expect(t, req{method: "POST", path: "/v1/campaigns/" + probe + "/enrollments", key: o.operator(), body: map[string]any{"customerIds": []any{evil["id"]}}}, 200)
+	m := expect(t, req{method: "GET", path: "/v1/campaigns/" + probe + "/enrollments/" + evil["id"].(string) + "/email", key: o.viewer()}, 200)
+	require.NotContains(t, m["html"], "javascript:")
+	require.NotContains(t, m["subject"], "\n")
+	require.NotContains(t, m["subject"], "\r")
+	require.Equal(t, "Hi x  Bcc: all@example.com", m["subject"], "one header line")
 
 	// tracking: each step once per enrollment
 	track := func(cust, ev string) bool {
@@ -97,7 +114,7 @@ func TestCampaignLifecycle(t *testing.T) {
 	require.Equal(t, 204, do(t, req{method: "DELETE", path: "/v1/suppressions/gone@example.com", key: o.admin()}).status)
 
 	// events and the customer's timeline
-	require.Len(t, o.events(t, "campaign.enrolled"), 1)
+	require.Len(t, o.events(t, "campaign.enrolled"), 2) // Spring's audience, the probe
 	require.Len(t, o.events(t, "campaign.opened"), 1)
 	require.Len(t, o.events(t, "suppression.added"), 1, "the manual one; bob's came with the unsubscribe event")
 	require.Contains(t, string(do(t, req{method: "GET", path: "/v1/customers/" + ada + "/timeline", key: o.viewer()}).body), `Campaign \"Spring\": opened`)
@@ -112,7 +129,7 @@ func TestCampaignLifecycle(t *testing.T) {
 	requireProblem(t, status("active"), 409, "invalid-transition")
 	requireProblem(t, do(t, req{method: "PATCH", path: "/v1/campaigns/" + id, key: o.operator(), contentType: "application/merge-patch+json",
 		body: `{"name": "Renamed"}`}), 409, "invalid-transition")
-	require.Len(t, o.events(t, "campaign.status_changed"), 5) // active, paused, active, completed, archived
+	require.Len(t, o.events(t, "campaign.status_changed"), 6) // the probe's start; Spring: active, paused, active, completed, archived
 
 	// an empty campaign does not start
 	empty := expect(t, req{method: "POST", path: "/v1/campaigns", key: o.operator(), body: map[string]any{"name": "Empty"}}, 201)["id"].(string)

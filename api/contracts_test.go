@@ -44,8 +44,13 @@ func TestContractTemplates(t *testing.T) {
 		{"<p>\n{{.Title}</p>", "line 2: bad character"},
 		{`{{define "x"}}{{.}}{{end}}<p>{{template "x" .}}</p>`, "not allowed"},
 		{`{{block "x" .}}{{end}}`, "not allowed"},
-		{`{{range 1000000000}}{{end}}`, "{{range}} goes over a field"},
-		{`{{$n := 5}}{{range $n}}x{{end}}`, "{{range}} goes over a field"},
+		{`{{range 1000000000}}{{end}}`, "{{range}} goes over one of the document's lists"},
+		{`{{range .Quote.Totals.Total}}{{range $.Quote.Totals.Total}}{{end}}{{end}}`, "{{range}} goes over one of the document's lists"},
+		{`{{with .Quote}}{{range .LineItems}}x{{end}}{{end}}`, "{{range}} goes over one of the document's lists"},
+		{`{{len (printf "%01000000d" 0)}}`, "widths and precisions are at most 999"},
+		{`{{range .Quote.LineItems}}{{range $.Quote.LineItems}}` + strings.Repeat("{{if .Product}}{{end}}", 60) + `{{end}}{{end}}`, "could take"},
+		{`<p>{{.Customer.Name}}</p>{{len (printf "%.5000s" "x")}}`, "widths and precisions"},
+		{`{{$n := 5}}{{range $n}}x{{end}}`, "{{range}} goes over one of the document's lists"},
 		{`{{range .Quote.LineItems}}{{range $.Quote.LineItems}}{{range $.Quote.LineItems}}{{end}}{{end}}{{end}}`, "nested more than twice"},
 		{`<p>{{.Customer.Nmae}}</p>`, "Nmae"},
 	} {
@@ -98,6 +103,19 @@ func TestContractToSignature(t *testing.T) {
 	requireProblem(t, do(t, req{method: "POST", path: "/v1/contracts", key: o.operator(), body: map[string]any{"quoteId": q}}), 409, "conflict")
 	require.Len(t, o.events(t, "contract.created"), 1)
 	require.NotContains(t, o.events(t, "contract.created")[0], "document", "events carry the hash, not the document")
+
+	// the document is sanitised before it is hashed: no script, meta refresh, form, style or javascript: URL survives
+	expect(t, req{method: "PUT", path: "/v1/contract-templates/hostile", key: o.admin(), body: map[string]any{"body": `<h1>{{.Title}}</h1>` +
+		`<script>alert(1)</script><meta http-equiv="refresh" content="0;url=https://evil.test"><style>p{display:none}</style>` +
+		`<form action="https://evil.test"><input name="x"></form><a href="javascript:alert(1)" onclick="x()">terms</a><p>Clause 1</p>`}}, 200)
+	q2 := o.acceptedQuote(t, deal)
+	hostile := expect(t, req{method: "POST", path: "/v1/contracts", key: o.operator(), body: map[string]any{"quoteId": q2, "template": "hostile"}}, 201)
+	hdoc := hostile["document"].(string)
+	for _, bad := range []string{"<script", "alert(1)", "<meta", "refresh", "<style", "<form", "<input", "javascript:", "onclick"} {
+		require.NotContains(t, hdoc, bad)
+	}
+	require.Contains(t, hdoc, "<p>Clause 1</p>")
+	require.Equal(t, sha(hdoc), hostile["documentHash"], "the hash is of the sanitised document")
 
 	// a changed template does not change a made contract
 	expect(t, req{method: "PUT", path: "/v1/contract-templates/msa", key: o.admin(), body: map[string]any{"body": "<p>new terms</p>"}}, 200)

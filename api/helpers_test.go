@@ -30,6 +30,7 @@ import (
 	"switchboard/domain"
 	"switchboard/store"
 	"switchboard/store/seal"
+	"switchboard/store/storetest"
 	"switchboard/workers/devserver"
 	"switchboard/workers/platform"
 	"switchboard/workflows"
@@ -45,13 +46,32 @@ var env struct {
 	deadDev  string // the same in dev mode, with the keyring
 	deadWait time.Duration
 	store    domain.Store
-	db       *sql.DB // the store's database, to look at raw rows
+	db       *sql.DB // the store's database, to look at raw rows (write placeholders with rawSQL)
+	postgres bool    // the store is PostgreSQL
 	keyring  *seal.Keyring
 	temporal client.Client
 }
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
+}
+
+// rawSQL writes a statement's ? placeholders as the store's database wants them.
+func rawSQL(q string) string {
+	if !env.postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func runMain(m *testing.M) int {
@@ -69,7 +89,22 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "switchboard.db"), store.Options{})
+	// SWITCHBOARD_API_TEST_STORE=postgres runs the suite on PostgreSQL
+	// (make test runs it both ways); the default is SQLite.
+	dbURL := "sqlite:" + filepath.Join(dir, "switchboard.db")
+	if os.Getenv("SWITCHBOARD_API_TEST_STORE") == "postgres" {
+		u, drop, err := storetest.NewPostgresSchema(ctx)
+		if err != nil {
+			return fail("postgres", err)
+		}
+		defer func() {
+			if err := drop(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+		}()
+		dbURL, env.postgres = u, true
+	}
+	st, err := store.Open(ctx, dbURL, store.Options{})
 	if err != nil {
 		return fail("open store", err)
 	}

@@ -162,7 +162,7 @@ func TestQuoteRejectionAndExpiry(t *testing.T) {
 	q = o.newQuote(t, deal, today)
 	id := q["id"].(string)
 	link = expect(t, req{method: "POST", path: "/v1/quotes/" + id + "/send", key: o.operator()}, 200)["url"].(string)
-	_, err := env.db.Exec(`UPDATE quotes SET valid_until = '2020-01-01' WHERE id = ?`, id)
+	_, err := env.db.Exec(rawSQL(`UPDATE quotes SET valid_until = '2020-01-01' WHERE id = ?`), id)
 	require.NoError(t, err)
 	require.Equal(t, "expired", expect(t, req{method: "GET", path: "/v1/quotes/" + id, key: o.viewer()}, 200)["status"])
 	expired := items(t, expect(t, req{method: "GET", path: "/v1/quotes?status=expired", key: o.viewer()}, 200))

@@ -96,6 +96,7 @@ func TestTicketLifecycle(t *testing.T) {
 	require.EqualValues(t, 4, jget(rated, "satisfaction.rating"))
 	require.Equal(t, 200, status(id, "closed", "").status)
 	requireProblem(t, message(id, "inbound", "one more thing"), 409, "invalid-transition")
+	requireProblem(t, patch(id, `{"subject": "Changed after closing"}`), 409, "invalid-transition")
 	requireProblem(t, status(id, "open", ""), 409, "invalid-transition")
 	requireProblem(t, status(id, "resolved", "oops"), 409, "invalid-transition")
 	res = status(id, "in_progress", "the fix did not hold")

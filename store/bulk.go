@@ -99,13 +99,22 @@ func (s *store) copyRows(ctx context.Context, table string, cols []string, rows 
 	})
 }
 
-// Analyze refreshes the planner's statistics (after a bulk load).
+// Analyze refreshes the planner's statistics after a bulk load. On
+// PostgreSQL it vacuums too: a COPY leaves the GIN indexes (search,
+// trigrams, tags) with long pending lists that every search then reads
+// row by row until autovacuum gets to them (measured at 1,000,000
+// customers: 21,787 pending entries in customers_search; a prefix search
+// took 59 ms in the index before VACUUM, 30 ms after).
 func Analyze(ctx context.Context, st domain.Store) error {
 	s, err := asStore(st)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, "ANALYZE")
+	stmt := "ANALYZE"
+	if s.postgres {
+		stmt = "VACUUM (ANALYZE)"
+	}
+	_, err = s.db.ExecContext(ctx, stmt)
 	return err
 }
 

@@ -57,7 +57,7 @@ func (r *repo) CreateCampaign(ctx context.Context, c *domain.Campaign) error {
 }
 
 func (r *repo) GetCampaign(ctx context.Context, orgID, id string) (*domain.Campaign, error) {
-	c, err := get(ctx, r, "campaign "+id, scanCampaign, `SELECT `+campaignCols+` FROM campaigns WHERE org_id = ? AND id = ?`, orgID, id)
+	c, err := get(ctx, r, "campaign "+id, scanCampaign, `SELECT `+campaignCols+` FROM campaigns WHERE org_id = ? AND id = ?`+r.forUpdate(), orgID, id)
 	if err != nil {
 		return nil, err
 	}

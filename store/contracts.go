@@ -49,7 +49,7 @@ func (r *repo) CreateContract(ctx context.Context, c *domain.Contract) error {
 }
 
 func (r *repo) GetContract(ctx context.Context, orgID, id string) (*domain.Contract, error) {
-	c, err := get(ctx, r, "contract "+id, scanContract, `SELECT `+contractCols+` FROM contracts WHERE org_id = ? AND id = ?`, orgID, id)
+	c, err := get(ctx, r, "contract "+id, scanContract, `SELECT `+contractCols+` FROM contracts WHERE org_id = ? AND id = ?`+r.forUpdate(), orgID, id)
 	if err != nil {
 		return nil, err
 	}

@@ -54,11 +54,12 @@ func (k *keyset[T]) invalid(field, msg string) error {
 
 // listing is a built page query.
 type listing struct {
-	sql  string
-	args []any
-	size int
-	sort string
-	desc bool
+	sql   string
+	args  []any
+	size  int
+	sort  string
+	desc  bool
+	order string // the ORDER BY expression
 }
 
 // build makes the page query with the conditions where (args): rows after
@@ -98,7 +99,7 @@ func (k *keyset[T]) build(r *repo, where []string, args []any, sort string, desc
 	}
 	size := domain.Page{Limit: limit}.Size()
 	q := k.from + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order + ` LIMIT ?`
-	return &listing{sql: q, args: append(args, size+1), size: size, sort: sort, desc: desc}, nil
+	return &listing{sql: q, args: append(args, size+1), size: size, sort: sort, desc: desc, order: order}, nil
 }
 
 // run runs a built query and returns its page and the next page's cursor.

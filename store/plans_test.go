@@ -79,6 +79,44 @@ func TestCustomerQueriesUseIndexes(t *testing.T) {
 			for _, c := range cs {
 				require.True(t, strings.HasPrefix(c.Email, "ada.lovelace.1"), c.Email)
 			}
+
+			// a search gives the same pages whether it walks the list (common
+			// words) or asks the search indexes (the plain listing)
+			s, err := asStore(st)
+			require.NoError(t, err)
+			for _, text := range []string{"ada", " ada ", "grace hopper", "kath", "lovelace", "nomatchatall"} {
+				for _, sort := range []string{"created", "name"} {
+					walked, indexed := []string{}, []string{}
+					q := domain.CustomerQuery{Search: text, Sort: sort, Limit: 50}
+					for range 4 {
+						cs, next, err := st.ListCustomers(ctx, org.ID, q)
+						require.NoError(t, err)
+						for _, c := range cs {
+							walked = append(walked, c.ID)
+						}
+						if q.After = next; next == "" {
+							break
+						}
+					}
+					q.After = ""
+					for range 4 {
+						l, err := s.customerListing(org.ID, q)
+						require.NoError(t, err)
+						cs, next, err := customerPages.run(ctx, &s.repo, l, func(c *domain.Customer) string { return c.ID })
+						require.NoError(t, err)
+						for _, c := range cs {
+							indexed = append(indexed, c.ID)
+						}
+						if q.After = next; next == "" {
+							break
+						}
+					}
+					require.Equal(t, indexed, walked, "%q by %s", text, sort)
+					if text == "ada" {
+						require.Len(t, walked, 200, "four full pages")
+					}
+				}
+			}
 		})
 	}
 }

@@ -232,6 +232,18 @@ func (r *repo) exec(ctx context.Context, query string, args ...any) (int64, erro
 }
 
 // execOne runs a statement that must change a row: ErrNotFound if none.
+// forUpdate is the locking clause of a read that a change in this
+// transaction will write back: on PostgreSQL the row is locked (FOR NO KEY
+// UPDATE: foreign-key checks of other rows still pass) so that two
+// changes of one record queue instead of the second failing its version
+// check; SQLite's write transactions are serialised already.
+func (r *repo) forUpdate() string {
+	if r.postgres && r.db == nil {
+		return " FOR NO KEY UPDATE"
+	}
+	return ""
+}
+
 func (r *repo) execOne(ctx context.Context, what string, query string, args ...any) error {
 	n, err := r.exec(ctx, query, args...)
 	if err == nil && n == 0 {

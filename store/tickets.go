@@ -76,7 +76,7 @@ func (r *repo) CreateTicket(ctx context.Context, t *domain.Ticket) error {
 }
 
 func (r *repo) GetTicket(ctx context.Context, orgID, id string) (*domain.Ticket, error) {
-	return get(ctx, r, "ticket "+id, scanTicket, `SELECT `+ticketCols+` FROM tickets WHERE org_id = ? AND id = ?`, orgID, id)
+	return get(ctx, r, "ticket "+id, scanTicket, `SELECT `+ticketCols+` FROM tickets WHERE org_id = ? AND id = ?`+r.forUpdate(), orgID, id)
 }
 
 func (r *repo) UpdateTicket(ctx context.Context, t *domain.Ticket) error {

@@ -424,7 +424,8 @@ func (r *runner) wait(ctx workflow.Context, sc *scope, st *dsl.Step, state *Step
 		if err != nil {
 			return nil, err
 		}
-		d = deadline.Sub(now)
+		d = deadline.Sub(workflow.Now(ctx)) // the time the activity took counts
+
 	case st.Wait.BusinessHours != nil:
 		d = businessDeadline(now, st.Wait.For.D(), st.Wait.BusinessHours).Sub(now)
 	default:
@@ -455,13 +456,14 @@ func (r *runner) calendarDeadline(ctx workflow.Context, st *dsl.Step, now time.T
 		}
 		return time.Time{}, se
 	}
-	var out struct {
-		Deadline time.Time `json:"deadline"`
-	}
-	if err := json.Unmarshal(res.Output, &out); err != nil || out.Deadline.IsZero() {
+	out, err := dsl.DecodeJSON(res.Output)
+	m, _ := out.(map[string]any)
+	s, _ := m["deadline"].(string)
+	deadline, perr := time.Parse(time.RFC3339Nano, s)
+	if err != nil || perr != nil {
 		return time.Time{}, newErr(activities.ActionError, st.Label(), "%s gave no deadline: %s", dsl.CalendarAction, res.Output)
 	}
-	return out.Deadline, nil
+	return deadline, nil
 }
 
 func (r *runner) waitFor(ctx workflow.Context, sc *scope, st *dsl.Step, state *StepState) (any, error) {

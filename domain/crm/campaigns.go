@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/microcosm-cc/bluemonday"
+
 	"switchboard/domain"
 )
 
@@ -19,8 +21,8 @@ type CampaignEvent struct {
 	From     string           `json:"from,omitempty"`
 	To       string           `json:"to,omitempty"`
 	// CustomerID is the enrollment a tracking event is about
-	// (campaign.sent, .opened, ...); CustomerIDs those an enrollment added
-	// (campaign.enrolled: at most 100 listed, Count is all).
+	// (campaign.sent, .opened, ...); CustomerIDs the ids an enrollment was
+	// asked for (campaign.enrolled, when at most 100), Count how many it added.
 	CustomerID  string   `json:"customerId,omitempty"`
 	CustomerIDs []string `json:"customerIds,omitempty"`
 	Count       int      `json:"count,omitempty"`
@@ -75,6 +77,9 @@ func (s *Service) UpdateCampaign(ctx context.Context, actor Actor, orgID, id str
 			c.Normalize()
 		},
 		check: func(tx domain.Repo, c *domain.Campaign, _ []string) error {
+			if len(c.Content) == 0 && (c.Status == "active" || c.Status == "paused") {
+				return &domain.ValidationError{Record: "campaign", Fields: []domain.FieldError{{Field: "content", Message: "is empty; an active or paused campaign keeps its emails"}}}
+			}
 			return checkUser(ctx, tx, orgID, "campaign", "audience.ownerId", c.Audience.OwnerID)
 		},
 		events: func(_, c *domain.Campaign, changes []string) []*domain.Event {
@@ -279,7 +284,8 @@ type Email struct {
 	HTML    string `json:"html,omitempty"`
 	Text    string `json:"text,omitempty"`
 	// Step is the content step rendered; Suppressed says the address must
-	// not be sent to (To is still given, the bodies are not).
+	// not be sent to — it is on the suppression list, or the customer left
+	// the campaign (To is still given, the bodies are not).
 	Step       int  `json:"step"`
 	Suppressed bool `json:"suppressed"`
 }
@@ -296,7 +302,8 @@ func (s *Service) RenderEmail(ctx context.Context, orgID, id, customerID string,
 	if step < 0 || step >= len(c.Content) {
 		return nil, &domain.ValidationError{Record: "email", Fields: []domain.FieldError{{Field: "step", Message: fmt.Sprintf("is %d; the campaign has %d emails", step, len(c.Content))}}}
 	}
-	if _, err := s.Store.GetEnrollment(ctx, orgID, id, customerID); err != nil {
+	enr, err := s.Store.GetEnrollment(ctx, orgID, id, customerID)
+	if err != nil {
 		if errors.Is(err, domain.ErrNotFound) {
 			return nil, &domain.ValidationError{Record: "email", Fields: []domain.FieldError{{Field: "customerId", Message: "is not enrolled in the campaign"}}}
 		}
@@ -310,6 +317,10 @@ func (s *Service) RenderEmail(ctx context.Context, orgID, id, customerID string,
 		return nil, &domain.ValidationError{Record: "email", Fields: []domain.FieldError{{Field: "customerId", Message: "the customer has no email address"}}}
 	}
 	out := &Email{To: cust.Email, Step: step}
+	if enr.Status == "exited" {
+		out.Suppressed = true // the customer left the campaign (unsubscribed)
+		return out, nil
+	}
 	if _, err := s.Store.GetSuppression(ctx, orgID, cust.Email); err == nil {
 		out.Suppressed = true
 		return out, nil
@@ -333,9 +344,36 @@ func (s *Service) RenderEmail(ctx context.Context, orgID, id, customerID string,
 		}
 	}
 	tpl := c.Content[step]
-	flat := func(v string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(v) } // no header injection
-	out.Subject = domain.ExpandTemplate(tpl.Subject, vars, flat)
-	out.HTML = domain.ExpandTemplate(tpl.HTML, vars, html.EscapeString)
+	out.Subject = subjectLine(domain.ExpandTemplate(tpl.Subject, vars, subjectLine))
+	if tpl.HTML != "" {
+		out.HTML = emailPolicy.Sanitize(domain.ExpandTemplate(tpl.HTML, vars, html.EscapeString))
+	}
 	out.Text = domain.ExpandTemplate(tpl.Text, vars, nil)
 	return out, nil
 }
+
+// subjectLine makes a subject one header line: control characters become
+// spaces, at most 998 bytes (RFC 5322's line limit), valid UTF-8.
+func subjectLine(v string) string {
+	v = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, v)
+	if len(v) > 998 {
+		v = strings.ToValidUTF8(v[:998], "")
+	}
+	return v
+}
+
+// emailPolicy is the HTML a campaign email may hold once its variables
+// are filled: what UGCPolicy allows (no script, no javascript: URL — a
+// customer's data in an href cannot become one) plus the inline styles
+// and layout attributes email HTML is made of.
+var emailPolicy = func() *bluemonday.Policy {
+	p := bluemonday.UGCPolicy()
+	p.AllowAttrs("style", "class", "align", "valign", "width", "height", "bgcolor", "border", "cellpadding", "cellspacing").Globally()
+	p.AllowElements("center", "font", "span", "div")
+	return p
+}()

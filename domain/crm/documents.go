@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"regexp"
 	"strings"
 	"text/template/parse"
 	"time"
+
+	"github.com/microcosm-cc/bluemonday"
 
 	"switchboard/domain"
 )
@@ -64,6 +67,34 @@ var documentFuncs = template.FuncMap{
 	"pct":   func(bps int64) string { return domain.FormatMinor(bps, "") + " %" },
 	"upper": strings.ToUpper,
 	"lower": strings.ToLower,
+	// the built-in print functions, bounded: a width or precision such as
+	// %01000000d would allocate a megabyte per call and write nothing
+	"printf":  func(format string, args ...any) (string, error) { return boundedPrint(fmt.Sprintf, format, args...) },
+	"print":   func(args ...any) (string, error) { return boundedPrint(nil, "", args...) },
+	"println": func(args ...any) (string, error) { return boundedPrint(nil, "\n", args...) },
+}
+
+// wideVerb finds a width or precision of four digits or more in a format.
+var wideVerb = regexp.MustCompile(`%[-+# 0]*(\d{4,}|\d*\.\d{4,}|\*)`)
+
+// boundedPrint is print, println (sep "\n") or printf with a format
+// without huge widths, and a result of at most 64 KiB.
+func boundedPrint(sprintf func(string, ...any) string, format string, args ...any) (string, error) {
+	var out string
+	switch {
+	case sprintf != nil && wideVerb.MatchString(format):
+		return "", errors.New("printf: widths and precisions are at most 999")
+	case sprintf != nil:
+		out = sprintf(format, args...)
+	case format == "\n":
+		out = fmt.Sprintln(args...)
+	default:
+		out = fmt.Sprint(args...)
+	}
+	if len(out) > 64<<10 {
+		return "", errors.New("print: the result is larger than 64 KiB")
+	}
+	return out, nil
 }
 
 // templateError is a template's problem as a validation error on body.
@@ -84,8 +115,11 @@ func ParseTemplate(name, body string) (*template.Template, error) {
 		return nil, templateError("{{define}} and {{block}} are not allowed in contract templates")
 	}
 	if t.Tree != nil && t.Tree.Root != nil {
-		if err := checkNodes(t.Tree, t.Tree.Root.Nodes, 0); err != nil {
+		if err := checkNodes(t.Tree, t.Tree.Root.Nodes, 0, true); err != nil {
 			return nil, err
+		}
+		if work := cost(t.Tree.Root.Nodes, 1); work > maxWork {
+			return nil, templateError("the template could take %d steps to render (its loops repeat %d steps); at most %d", work, work, maxWork)
 		}
 	}
 	if _, err := render(t, sampleDocument()); err != nil {
@@ -94,10 +128,12 @@ func ParseTemplate(name, body string) (*template.Template, error) {
 	return t, nil
 }
 
-func checkNodes(tree *parse.Tree, nodes []parse.Node, ranges int) error {
+// checkNodes checks a template's nodes; ranges counts the enclosing
+// {{range}}s and root says whether dot is still the document's data.
+func checkNodes(tree *parse.Tree, nodes []parse.Node, ranges int, root bool) error {
 	for _, n := range nodes {
 		var lists []*parse.ListNode
-		depth := ranges
+		depth, inner := ranges, root
 		switch n := n.(type) {
 		case *parse.TemplateNode:
 			return templateError("{{template}} is not allowed in contract templates (%s)", at(tree, n))
@@ -105,14 +141,14 @@ func checkNodes(tree *parse.Tree, nodes []parse.Node, ranges int) error {
 			if depth = ranges + 1; depth > 2 {
 				return templateError("{{range}} is nested more than twice (%s)", at(tree, n))
 			}
-			if !rangesOverData(n.Pipe) {
-				return templateError("{{range}} goes over a field of the document (such as .Quote.LineItems), not %s (%s)", n.Pipe, at(tree, n))
+			if !rangesOverData(n.Pipe, root) {
+				return templateError("{{range}} goes over one of the document's lists ($.Quote.LineItems, $.Opportunity.LineItems, $.Customer.Tags), not %s (%s)", n.Pipe, at(tree, n))
 			}
-			lists = []*parse.ListNode{n.List, n.ElseList}
+			lists, inner = []*parse.ListNode{n.List, n.ElseList}, false
 		case *parse.IfNode:
 			lists = []*parse.ListNode{n.List, n.ElseList}
 		case *parse.WithNode:
-			lists = []*parse.ListNode{n.List, n.ElseList}
+			lists, inner = []*parse.ListNode{n.List, n.ElseList}, false
 		case *parse.ListNode:
 			lists = []*parse.ListNode{n}
 		}
@@ -120,7 +156,7 @@ func checkNodes(tree *parse.Tree, nodes []parse.Node, ranges int) error {
 			if l == nil {
 				continue
 			}
-			if err := checkNodes(tree, l.Nodes, depth); err != nil {
+			if err := checkNodes(tree, l.Nodes, depth, inner); err != nil {
 				return err
 			}
 		}
@@ -128,17 +164,62 @@ func checkNodes(tree *parse.Tree, nodes []parse.Node, ranges int) error {
 	return nil
 }
 
-// rangesOverData: the pipeline is one field reference (.A.B or $.A.B or
-// $x.A), so a range is bounded by the data.
-func rangesOverData(p *parse.PipeNode) bool {
+// maxWork bounds the steps a render may take: each action counts the
+// times it can run, maxRange per enclosing {{range}}.
+const (
+	maxWork  = 2_000_000
+	maxRange = 200 // the most lines a quote or deal has
+)
+
+// cost is how many actions nodes can run, each counted times times.
+func cost(nodes []parse.Node, times int) int {
+	total := 0
+	for _, n := range nodes {
+		total += times
+		switch n := n.(type) {
+		case *parse.RangeNode:
+			total += cost(listNodes(n.List), times*maxRange) + cost(listNodes(n.ElseList), times)
+		case *parse.IfNode:
+			total += cost(listNodes(n.List), times) + cost(listNodes(n.ElseList), times)
+		case *parse.WithNode:
+			total += cost(listNodes(n.List), times) + cost(listNodes(n.ElseList), times)
+		case *parse.ListNode:
+			total += cost(n.Nodes, times)
+		}
+		if total > maxWork {
+			return total
+		}
+	}
+	return total
+}
+
+func listNodes(l *parse.ListNode) []parse.Node {
+	if l == nil {
+		return nil
+	}
+	return l.Nodes
+}
+
+// rangeable are the lists of the document's data a template may range
+// over (written from the data's root: . at the top level, or $ anywhere).
+// Only these: a range over anything else — a number (Go templates range
+// over integers), a string, a map of custom fields — is refused, so a
+// template's loops are bounded by the lines (at most 200) and the
+// customer's tags (at most 50).
+var rangeable = map[string]bool{
+	"Quote.LineItems": true, "Opportunity.LineItems": true, "Customer.Tags": true,
+}
+
+// rangesOverData: the pipeline is one of the rangeable lists.
+func rangesOverData(p *parse.PipeNode, top bool) bool {
 	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
 		return false
 	}
 	switch a := p.Cmds[0].Args[0].(type) {
-	case *parse.FieldNode:
-		return true
-	case *parse.VariableNode:
-		return len(a.Ident) > 1
+	case *parse.FieldNode: // .A.B: the root only at the top level, where dot is the data
+		return top && rangeable[strings.Join(a.Ident, ".")]
+	case *parse.VariableNode: // $.A.B
+		return len(a.Ident) > 1 && a.Ident[0] == "$" && rangeable[strings.Join(a.Ident[1:], ".")]
 	}
 	return false
 }
@@ -165,7 +246,20 @@ func (c *capped) Write(p []byte) (int, error) {
 	return c.Buffer.Write(p)
 }
 
-// render executes a checked template.
+// documentPolicy is the HTML a stored document may hold: formatting,
+// tables, lists, links and images — no script, style, form, meta, base or
+// frame, no event handler, no javascript: URL. The page that shows the
+// document also runs no script (its CSP), but a <meta refresh>, a <form>
+// or a <style> hiding clauses would still work there: the document is
+// sanitised before it is hashed, so what is signed is what is shown.
+var documentPolicy = func() *bluemonday.Policy {
+	p := bluemonday.UGCPolicy()
+	p.AllowElements("article", "section", "header", "footer")
+	p.AllowAttrs("class").Globally()
+	return p
+}()
+
+// render executes a checked template and sanitises the document.
 func render(t *template.Template, d *DocumentData) (string, error) {
 	var b capped
 	if err := t.Execute(&b, d); err != nil {
@@ -174,7 +268,7 @@ func render(t *template.Template, d *DocumentData) (string, error) {
 		}
 		return "", templateError("%s", strings.TrimPrefix(err.Error(), "template: "))
 	}
-	return b.String(), nil
+	return documentPolicy.Sanitize(b.String()), nil
 }
 
 // DocumentHash is the hex SHA-256 of a document.

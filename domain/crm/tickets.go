@@ -200,6 +200,12 @@ func (s *Service) UpdateTicket(ctx context.Context, actor Actor, orgID, id strin
 		get:     func(tx domain.Repo) (*domain.Ticket, error) { return tx.GetTicket(ctx, orgID, id) },
 		save:    func(tx domain.Repo, t *domain.Ticket) error { return tx.UpdateTicket(ctx, t) },
 		version: func(t *domain.Ticket) int { return t.Version },
+		allow: func(t *domain.Ticket) error {
+			if t.Status == "closed" {
+				return fmt.Errorf("%w: the ticket is closed; reopen it (with a reason) to change it", domain.ErrInvalidTransition)
+			}
+			return nil
+		},
 		keep: func(before, t *domain.Ticket) {
 			keepTicket(before, t)
 			t.Normalize()

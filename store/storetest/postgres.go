@@ -40,19 +40,43 @@ var postgresAdmin = sync.OnceValues(func() (*sql.DB, error) {
 // The Postgres tests fail, never skip, when there is no Postgres.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	u, db := postgresServer(t)
-	schema := fmt.Sprintf("sb_test_%016x", rand.Uint64())
-	_, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema)
+	postgresServer(t) // fails t, saying how to start it, when Postgres is down
+	u, drop, err := NewPostgresSchema(t.Context())
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+		if err := drop(); err != nil {
+			t.Errorf("%v", err)
 		}
 	})
+	return u
+}
+
+// NewPostgresSchema creates a schema of its own on the test database and
+// returns the URL with it as search_path, and how to drop it: for test
+// binaries that set up one store for all their tests (TestMain).
+func NewPostgresSchema(ctx context.Context) (string, func() error, error) {
+	u, err := url.Parse(TestDatabaseURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("TEST_DATABASE_URL: %w", err)
+	}
+	db, err := postgresAdmin()
+	if err != nil {
+		return "", nil, fmt.Errorf("the Postgres test server is not reachable at %s (start it with pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start): %w", u.Redacted(), err)
+	}
+	schema := fmt.Sprintf("sb_test_%016x", rand.Uint64())
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, err
+	}
+	drop := func() error {
+		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		return nil
+	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), drop, nil
 }
 
 // PostgresDatabaseURL returns the URL of a database that does not exist

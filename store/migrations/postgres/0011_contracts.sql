@@ -31,6 +31,7 @@ CREATE TABLE contracts (
     updated_at      timestamptz NOT NULL,
     PRIMARY KEY (org_id, id),
     FOREIGN KEY (org_id, quote_id) REFERENCES quotes (org_id, id),
+    FOREIGN KEY (org_id, opportunity_id) REFERENCES opportunities (org_id, id),
     FOREIGN KEY (org_id, customer_id) REFERENCES customers (org_id, id)
 );
 -- A quote has at most one contract that is not void.

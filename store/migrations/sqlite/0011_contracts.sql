@@ -30,6 +30,7 @@ CREATE TABLE contracts (
     updated_at      TEXT NOT NULL,
     PRIMARY KEY (org_id, id),
     FOREIGN KEY (org_id, quote_id) REFERENCES quotes (org_id, id),
+    FOREIGN KEY (org_id, opportunity_id) REFERENCES opportunities (org_id, id),
     FOREIGN KEY (org_id, customer_id) REFERENCES customers (org_id, id)
 ) STRICT;
 CREATE UNIQUE INDEX contracts_live_quote ON contracts (org_id, quote_id) WHERE status <> 'void';

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"switchboard/domain"
 )
@@ -274,33 +275,47 @@ func (r *repo) customerListingWith(pages *keyset[domain.Customer], orgID string,
 	return pages.build(r, where, args, q.Sort, q.Desc, q.After, q.Limit)
 }
 
-// customerSearch is the condition of a free-text search: every word must
-// start a word of the name, company or email; on Postgres the whole text
-// may also occur anywhere inside the name or email (trigram indexes).
+// customerSearch is the condition of a free-text search: each word must
+// be a word of the name, company or email, and the last word may be the
+// start of one (typing "grace hop" finds Grace Hopper); on Postgres a
+// single word of four or more characters may also occur anywhere inside
+// the name or email (trigram indexes: "ovela" finds Lovelace). Exact
+// earlier words and trigrams only for longer single words keep the index
+// work small: a prefix like "grace:*" or a trigram like "ada" reads tens
+// of thousands of postings in a million customers.
 func (r *repo) customerSearch(s string) (string, []any) {
 	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
 	if len(words) > 8 {
 		words = words[:8]
 	}
 	words = slices.Compact(words)
+	last := len(words) - 1
 	if r.postgres {
 		terms := make([]string, len(words))
 		for i, w := range words {
-			terms[i] = w + ":*" // only letters and digits: nothing for to_tsquery to parse
+			terms[i] = w // only letters and digits: nothing for to_tsquery to parse
+			if i == last {
+				terms[i] += ":*"
+			}
 		}
-		like := "%" + escapeLike(strings.ToLower(s)) + "%"
-		if len(words) == 0 {
+		like := "%" + escapeLike(strings.ToLower(strings.TrimSpace(s))) + "%"
+		switch {
+		case len(words) == 0:
 			return "(name_key LIKE ? OR email LIKE ?)", []any{like, like}
+		case len(words) == 1 && utf8.RuneCountInString(words[0]) >= 4:
+			return "(search @@ to_tsquery('simple', ?) OR name_key LIKE ? OR email LIKE ?)", []any{terms[0], like, like}
 		}
-		return "(search @@ to_tsquery('simple', ?) OR name_key LIKE ? OR email LIKE ?)",
-			[]any{strings.Join(terms, " & "), like, like}
+		return "search @@ to_tsquery('simple', ?)", []any{strings.Join(terms, " & ")}
 	}
 	if len(words) == 0 {
 		return "0", nil
 	}
 	terms := make([]string, len(words))
 	for i, w := range words {
-		terms[i] = `"` + w + `"*` // a quoted FTS5 string: no operator inside
+		terms[i] = `"` + w + `"` // a quoted FTS5 string: no operator inside
+		if i == last {
+			terms[i] += "*"
+		}
 	}
 	return "rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?)", []any{strings.Join(terms, " ")}
 }

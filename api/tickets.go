@@ -63,14 +63,18 @@ func (s *Server) ticketRoutes() {
 		Category string `query:"category" maxLength:"63"`
 		Open     bool   `query:"open" doc:"Only tickets not resolved or closed"`
 		Breached bool   `query:"breached" doc:"Only tickets past an SLA target"`
+		Q        string `query:"q" maxLength:"200" doc:"Words that must start words of the subject or description (English stemming)"`
+		Sort     string `query:"sort" enum:"created,-created,updated,-updated" doc:"Order; default newest first (-created)"`
 		Limit    int    `query:"limit" minimum:"0" maximum:"500"`
 		Cursor   string `query:"cursor" maxLength:"1000"`
 	}
 	op(s, domain.RoleViewer, huma.Operation{OperationID: "list-tickets", Method: http.MethodGet, Path: "/v1/tickets",
-		Summary: "List tickets, newest first", Tags: tags},
+		Summary: "List tickets (newest first by default), filtered and searched", Tags: tags},
 		func(ctx context.Context, in *listTicketsInput) (*bodyOut[Page[domain.Ticket]], error) {
-			ts, next, err := s.store.ListTickets(ctx, principal(ctx).OrgID, domain.TicketQuery{Status: in.Status, Priority: in.Priority,
-				AssigneeID: in.Assignee, CustomerID: in.Customer, Category: in.Category, Open: in.Open, Breached: in.Breached, Limit: in.Limit, After: in.Cursor})
+			q := domain.TicketQuery{Status: in.Status, Priority: in.Priority, AssigneeID: in.Assignee, CustomerID: in.Customer,
+				Category: in.Category, Open: in.Open, Breached: in.Breached, Search: in.Q, Limit: in.Limit, After: in.Cursor}
+			q.Sort, q.Desc = sortParam(in.Sort)
+			ts, next, err := s.store.ListTickets(ctx, principal(ctx).OrgID, q)
 			if err != nil {
 				return nil, storeErr(err, "tickets")
 			}

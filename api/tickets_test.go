@@ -120,9 +120,11 @@ func TestTicketLifecycle(t *testing.T) {
 
 	// lists
 	for q, n := range map[string]int{"": 1, "?status=in_progress": 1, "?status=open": 0, "?priority=critical": 1, "?customer=" + cust: 1,
-		"?category=hardware": 1, "?open=true": 1, "?breached=true": 0} {
+		"?category=hardware": 1, "?open=true": 1, "?breached=true": 0, "?q=stalling": 1, "?q=engine+rpm": 1, "?q=invoice": 0,
+		"?sort=-updated": 1, "?sort=created&q=stall": 1} {
 		require.Len(t, items(t, expect(t, req{method: "GET", path: "/v1/tickets" + q, key: o.viewer()}, 200)), n, q)
 	}
+	requireProblem(t, do(t, req{method: "GET", path: "/v1/tickets?sort=priority", key: o.viewer()}), 422, "validation")
 	// bad input names its field
 	p = requireProblem(t, do(t, req{method: "POST", path: "/v1/tickets", key: o.operator(), body: map[string]any{"customerId": "nope", "subject": "x"}}), 422, "validation")
 	require.Equal(t, "body.customerId", jget(p, "errors.0.location"))

@@ -231,8 +231,14 @@ type TicketQuery struct {
 	// Open selects tickets not resolved or closed.
 	Open     bool
 	Breached bool
-	After    string
-	Limit    int
+	// Search: every word must start a word of the subject or description (stemmed).
+	Search string
+	// Sort is "created" (default) or "updated"; Desc reverses it (lists
+	// default to newest first).
+	Sort  string
+	Desc  bool
+	After string
+	Limit int
 }
 
 // TicketRepo keeps tickets, their messages and SLA policies (part of Repo).
@@ -243,7 +249,7 @@ type TicketRepo interface {
 	GetTicket(ctx context.Context, orgID, id string) (*Ticket, error)
 	// UpdateTicket saves t when its stored version is t.Version (else ErrConflict).
 	UpdateTicket(ctx context.Context, t *Ticket) error
-	// ListTickets lists tickets newest first.
+	// ListTickets lists tickets in q's order (default newest first).
 	ListTickets(ctx context.Context, orgID string, q TicketQuery) ([]Ticket, string, error)
 	AddTicketMessage(ctx context.Context, orgID string, m *TicketMessage) error
 	// ListTicketMessages lists a ticket's thread oldest first.

@@ -5,10 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"switchboard/domain"
@@ -284,11 +282,7 @@ func (r *repo) customerListingWith(pages *keyset[domain.Customer], orgID string,
 // work small: a prefix like "grace:*" or a trigram like "ada" reads tens
 // of thousands of postings in a million customers.
 func (r *repo) customerSearch(s string) (string, []any) {
-	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
-	if len(words) > 8 {
-		words = words[:8]
-	}
-	words = slices.Compact(words)
+	words := searchWords(s, 8)
 	last := len(words) - 1
 	if r.postgres {
 		terms := make([]string, len(words))

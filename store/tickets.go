@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"switchboard/domain"
 )
@@ -104,13 +106,14 @@ func (r *repo) UpdateTicket(ctx context.Context, t *domain.Ticket) error {
 
 var ticketPages = &keyset[domain.Ticket]{
 	record: "ticket query",
-	order:  []string{"created"},
+	order:  []string{"created", "updated"},
 	from:   `SELECT ` + ticketCols + ` FROM tickets`,
 	scan:   scanTicket,
-	sorts:  map[string]sortKey[domain.Ticket]{"created": {}},
+	sorts: map[string]sortKey[domain.Ticket]{"created": {},
+		"updated": {col: "updated_at", kind: sortTime, value: func(t *domain.Ticket) any { return t.UpdatedAt }}},
 }
 
-// ListTickets lists tickets newest first.
+// ListTickets lists tickets in q's order: by default newest first.
 func (r *repo) ListTickets(ctx context.Context, orgID string, q domain.TicketQuery) ([]domain.Ticket, string, error) {
 	where, args := []string{"org_id = ?"}, []any{orgID}
 	for _, f := range []struct{ col, v string }{{"status", q.Status}, {"priority", q.Priority}, {"assignee_id", q.AssigneeID},
@@ -128,7 +131,36 @@ func (r *repo) ListTickets(ctx context.Context, orgID string, q domain.TicketQue
 			OR (resolution_due IS NOT NULL AND COALESCE(resolved_at, ?) > resolution_due))`)
 		args = append(args, now, now)
 	}
-	return ticketPages.page(ctx, r, where, args, "created", true, q.After, q.Limit, func(t *domain.Ticket) string { return t.ID })
+	if words := searchWords(q.Search, 8); len(words) > 0 {
+		terms := make([]string, len(words))
+		if r.postgres {
+			for i, w := range words {
+				terms[i] = w + ":*" // only letters and digits: nothing for to_tsquery to parse
+			}
+			where, args = append(where, "search @@ to_tsquery('english', ?)"), append(args, strings.Join(terms, " & "))
+		} else {
+			for i, w := range words {
+				terms[i] = `"` + w + `"*` // a quoted FTS5 string: no operator inside
+			}
+			where, args = append(where, "rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)"), append(args, strings.Join(terms, " "))
+		}
+	} else if strings.TrimSpace(q.Search) != "" {
+		return []domain.Ticket{}, "", nil // only punctuation: nothing matches
+	}
+	sort, desc := q.Sort, q.Desc
+	if sort == "" {
+		sort, desc = "created", true
+	}
+	return ticketPages.page(ctx, r, where, args, sort, desc, q.After, q.Limit, func(t *domain.Ticket) string { return t.ID })
+}
+
+// searchWords are the lower-cased words of a search, at most max.
+func searchWords(s string, max int) []string {
+	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	if len(words) > max {
+		words = words[:max]
+	}
+	return slices.Compact(words)
 }
 
 func (r *repo) AddTicketMessage(ctx context.Context, orgID string, m *domain.TicketMessage) error {

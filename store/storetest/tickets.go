@@ -66,6 +66,7 @@ func testTickets(t *testing.T, s domain.Store) {
 	list, _, err = s.ListTickets(ctx, other.ID, domain.TicketQuery{})
 	require.NoError(t, err)
 	require.Empty(t, list)
+
 	_, err = s.GetTicket(ctx, other.ID, tk.ID)
 	require.ErrorIs(t, err, domain.ErrNotFound)
 
@@ -155,6 +156,38 @@ func testTickets(t *testing.T, s domain.Store) {
 	require.ErrorIs(t, s.DeleteSLAPolicy(ctx, other.ID, "gold"), domain.ErrNotFound)
 	require.NoError(t, s.DeleteSLAPolicy(ctx, o.ID, "gold"))
 
+	// search: stemmed word prefixes of the subject and description; operators are text
+	theirs := newCustomer(t, s, other.ID, "Eve", "")
+	require.NoError(t, s.CreateTicket(ctx, &domain.Ticket{OrgID: other.ID, CustomerID: theirs.ID, Subject: "Engine stalls too"}))
+	lateDesc := &domain.Ticket{OrgID: o.ID, CustomerID: cust.ID, Subject: "Invoice question", Description: "The engines were stalling on delivery"}
+	require.NoError(t, s.CreateTicket(ctx, lateDesc))
+	for search, want := range map[string][]string{
+		"stall":           {lateDesc.ID, tk.ID}, // "stalls", "stalling"
+		"ENGINE stalls":   {lateDesc.ID, tk.ID},
+		"invoice":         {lateDesc.ID},
+		"engin deliv":     {lateDesc.ID},
+		"late":            {late.ID},
+		"zzz":             {},
+		`" OR 1=1 -- (*)`: {},
+		`stall" (*) -`:    {lateDesc.ID, tk.ID},
+	} {
+		list, _, err := s.ListTickets(ctx, o.ID, domain.TicketQuery{Search: search})
+		require.NoError(t, err)
+		ids := []string{}
+		for _, x := range list {
+			ids = append(ids, x.ID)
+		}
+		require.Equal(t, want, ids, "search %q", search)
+	}
+	// sorted by last change: the ticket changed last comes first (descending)
+	tk, err = s.GetTicket(ctx, o.ID, tk.ID)
+	require.NoError(t, err)
+	require.NoError(t, s.UpdateTicket(ctx, tk)) // tk is now the latest change
+	list, _, err = s.ListTickets(ctx, o.ID, domain.TicketQuery{Sort: "updated", Desc: true, Limit: 1})
+	require.NoError(t, err)
+	require.Equal(t, tk.ID, list[0].ID)
+	_, _, err = s.ListTickets(ctx, o.ID, domain.TicketQuery{Sort: "priority"})
+	require.ErrorAs(t, err, &ve)
 	// a customer with tickets is not deleted
 	require.ErrorIs(t, s.DeleteCustomer(ctx, o.ID, cust.ID), domain.ErrConflict)
 }

@@ -29,10 +29,15 @@ CREATE TABLE tickets (
     version             integer NOT NULL,
     created_at          timestamptz NOT NULL,
     updated_at          timestamptz NOT NULL,
+    -- search: the subject weighted above the description (English stemming)
+    search              tsvector GENERATED ALWAYS AS (setweight(to_tsvector('english', subject), 'A') ||
+                            setweight(to_tsvector('english', description), 'B')) STORED,
     PRIMARY KEY (org_id, id),
     FOREIGN KEY (org_id, customer_id) REFERENCES customers (org_id, id),
     FOREIGN KEY (org_id, assignee_id) REFERENCES users (org_id, id)
 );
+CREATE INDEX tickets_search ON tickets USING gin (search);
+CREATE INDEX tickets_updated ON tickets (org_id, updated_at, id);
 CREATE INDEX tickets_status ON tickets (org_id, status, id);
 CREATE INDEX tickets_assignee ON tickets (org_id, assignee_id, status);
 CREATE INDEX tickets_customer ON tickets (org_id, customer_id, id);

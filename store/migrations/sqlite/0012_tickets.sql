@@ -8,6 +8,7 @@ CREATE TABLE sla_policies (
 ) STRICT;
 
 CREATE TABLE tickets (
+    rowid               INTEGER PRIMARY KEY,
     org_id              TEXT NOT NULL REFERENCES orgs (id),
     id                  TEXT NOT NULL,
     customer_id         TEXT NOT NULL,
@@ -28,10 +29,25 @@ CREATE TABLE tickets (
     version             INTEGER NOT NULL,
     created_at          TEXT NOT NULL,
     updated_at          TEXT NOT NULL,
-    PRIMARY KEY (org_id, id),
+    UNIQUE (org_id, id),
     FOREIGN KEY (org_id, customer_id) REFERENCES customers (org_id, id),
     FOREIGN KEY (org_id, assignee_id) REFERENCES users (org_id, id)
 ) STRICT;
+CREATE INDEX tickets_updated ON tickets (org_id, updated_at, id);
+-- search: FTS5 with the Porter stemmer over subject and description, kept by triggers
+CREATE VIRTUAL TABLE tickets_fts USING fts5 (
+    subject, description, content = '', contentless_delete = 1, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN
+    INSERT INTO tickets_fts (rowid, subject, description) VALUES (new.rowid, new.subject, new.description);
+END;
+CREATE TRIGGER tickets_fts_update AFTER UPDATE OF subject, description ON tickets BEGIN
+    DELETE FROM tickets_fts WHERE rowid = old.rowid;
+    INSERT INTO tickets_fts (rowid, subject, description) VALUES (new.rowid, new.subject, new.description);
+END;
+CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN
+    DELETE FROM tickets_fts WHERE rowid = old.rowid;
+END;
 CREATE INDEX tickets_status ON tickets (org_id, status, id);
 CREATE INDEX tickets_assignee ON tickets (org_id, assignee_id, status);
 CREATE INDEX tickets_customer ON tickets (org_id, customer_id, id);

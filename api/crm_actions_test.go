@@ -298,6 +298,14 @@ steps:
       cases:
         - when: '!steps.first.output.suppressed'
           steps:
+            - id: mailed
+              call: email.send
+              with:
+                to: ${ steps.first.output.to }
+                subject: ${ steps.first.output.subject }
+                text: ${ steps.first.output.text }
+                customerId: ${ input.customerId }
+                campaignId: ${ input.campaignId }
             - call: crm.campaign.track
               with: {campaignId: '${ input.campaignId }', customerId: '${ input.customerId }', event: sent}
   - id: second
@@ -328,6 +336,22 @@ func TestCampaignActionsInARun(t *testing.T) {
 	require.EqualValues(t, 1, jget(got, "metrics.enrolled"))
 	enr := items(t, expect(t, req{method: "GET", path: "/v1/campaigns/" + camp + "/enrollments", key: o.viewer()}, 200))
 	require.Equal(t, run, enr[0]["runId"], "the enrollment remembers its run")
+
+	// with no email provider configured, the email is in the outbox, once
+	box := items(t, expect(t, req{method: "GET", path: "/v1/outbox", key: o.viewer()}, 200))
+	require.Len(t, box, 1)
+	require.Equal(t, "grace@example.com", box[0]["to"])
+	require.Equal(t, "Welcome, Grace", box[0]["subject"])
+	require.Equal(t, run, box[0]["runId"])
+	require.Equal(t, "hi", jget(box[0], "body.text"))
+	require.Len(t, o.events(t, "email.queued"), 1)
+
+	// a suppressed address: the send step fails with Suppressed, nothing is queued
+	expect(t, req{method: "POST", path: "/v1/suppressions", key: o.operator(), body: map[string]any{"email": "lin@example.com", "reason": "complained"}}, 201)
+	sendSrc := "switchboard: v1\nname: direct-send\nsteps:\n  - call: email.send\n    with: {to: lin@example.com, subject: Hi, text: x}\n"
+	failed := o.waitRun(t, o.start(t, o.deploy(t, sendSrc), nil), "failed")
+	require.Equal(t, "Suppressed", jget(failed, "error.type"), "%v", failed["error"])
+	require.Len(t, items(t, expect(t, req{method: "GET", path: "/v1/outbox", key: o.viewer()}, 200)), 1)
 }
 
 // TestWaitInOrgCalendar: `wait: {for, businessHours: <name>}` counts in the

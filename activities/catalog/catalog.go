@@ -8,6 +8,7 @@ import (
 
 	"switchboard/activities"
 	crmact "switchboard/activities/crm"
+	emailact "switchboard/activities/email"
 	httpact "switchboard/activities/http"
 	"switchboard/domain"
 	"switchboard/dsl"
@@ -29,6 +30,7 @@ type Options struct {
 func Registry() *dsl.Registry {
 	reg := &dsl.Registry{}
 	reg.MustRegister(httpact.Action())
+	reg.MustRegister(emailact.Action())
 	for _, a := range crmact.Actions() {
 		reg.MustRegister(a)
 	}
@@ -39,6 +41,7 @@ func Registry() *dsl.Registry {
 func Implementations(opts Options) map[string]activities.Func {
 	impls := map[string]activities.Func{
 		"http.request": httpact.New(opts.HTTP).Request,
+		"email.send":   emailact.New(emailact.Options{Store: opts.Store}),
 	}
 	maps.Copy(impls, crmact.Implementations(crmact.Options{Store: opts.Store, PublicURL: opts.PublicURL}))
 	return impls

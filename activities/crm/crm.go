@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"strings"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"switchboard/activities"
@@ -22,7 +20,7 @@ const (
 	ErrConflict          = "Conflict"
 	ErrInvalidTransition = "InvalidTransition"
 	ErrValidation        = "ValidationError"
-	ErrNoRecords         = "NoRecords" // the run has no organisation's records (switchboard run without --mock)
+	ErrNoRecords         = activities.NoRecords // the run has no organisation's records (switchboard run without --mock)
 )
 
 // Options configure the actions. Without a Store every action fails with
@@ -101,17 +99,11 @@ func (a *actions) guard(name string, fn activities.Func) activities.Func {
 			return nil, temporal.NewNonRetryableApplicationError(name+": the business records are not available here; "+
 				"in `switchboard run`, mock the action (--mock "+name+"=JSON)", ErrNoRecords, nil)
 		}
-		if !activity.IsActivity(ctx) {
-			return nil, errors.New(name + ": not called as an activity")
+		rc, err := activities.CallOf(ctx, name)
+		if err != nil {
+			return nil, err
 		}
-		info := activity.GetInfo(ctx)
-		wid := info.WorkflowExecution.ID
-		org, _, ok := strings.Cut(wid, "/")
-		if !ok || org == "" {
-			return nil, temporal.NewNonRetryableApplicationError(name+": the run belongs to no organisation (start it through the platform)", ErrNoRecords, nil)
-		}
-		c := call{org: org, actor: crm.Actor("run:" + strings.TrimPrefix(wid, org+"/")),
-			key: "run:" + wid + "/" + info.WorkflowExecution.RunID + "/" + info.ActivityID}
+		c := call{org: rc.Org, actor: crm.Actor("run:" + rc.Run), key: rc.Key}
 		out, err := fn(context.WithValue(ctx, callKey{}, c), args)
 		return out, typed(name, err)
 	}

@@ -42,3 +42,14 @@ func CallOf(ctx context.Context, action string) (Call, error) {
 	return Call{Org: org, Run: run, Step: info.ActivityID,
 		Key: "run:" + wid + "/" + info.WorkflowExecution.RunID + "/" + info.ActivityID}, nil
 }
+
+// PlatformCall is CallOf for an action that needs the platform's store
+// (hasStore): without one — `switchboard run` — it fails with NoRecords
+// saying how to mock the action.
+func PlatformCall(ctx context.Context, action string, hasStore bool) (Call, error) {
+	if !hasStore {
+		return Call{}, temporal.NewNonRetryableApplicationError(action+": the platform's records are not available here; in `switchboard run`, "+
+			"mock the action (--mock "+action+"=JSON)", NoRecords, nil)
+	}
+	return CallOf(ctx, action)
+}

@@ -10,6 +10,7 @@ import (
 	crmact "switchboard/activities/crm"
 	emailact "switchboard/activities/email"
 	httpact "switchboard/activities/http"
+	kbact "switchboard/activities/kb"
 	"switchboard/domain"
 	"switchboard/dsl"
 )
@@ -31,6 +32,7 @@ func Registry() *dsl.Registry {
 	reg := &dsl.Registry{}
 	reg.MustRegister(httpact.Action())
 	reg.MustRegister(emailact.Action())
+	reg.MustRegister(kbact.Action())
 	for _, a := range crmact.Actions() {
 		reg.MustRegister(a)
 	}
@@ -42,6 +44,7 @@ func Implementations(opts Options) map[string]activities.Func {
 	impls := map[string]activities.Func{
 		"http.request": httpact.New(opts.HTTP).Request,
 		"email.send":   emailact.New(emailact.Options{Store: opts.Store}),
+		"kb.search":    kbact.New(kbact.Options{Store: opts.Store}),
 	}
 	maps.Copy(impls, crmact.Implementations(crmact.Options{Store: opts.Store, PublicURL: opts.PublicURL}))
 	return impls

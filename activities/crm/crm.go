@@ -95,11 +95,7 @@ type callKey struct{}
 // retryable).
 func (a *actions) guard(name string, fn activities.Func) activities.Func {
 	return func(ctx context.Context, args map[string]any) (any, error) {
-		if a.store == nil {
-			return nil, temporal.NewNonRetryableApplicationError(name+": the business records are not available here; "+
-				"in `switchboard run`, mock the action (--mock "+name+"=JSON)", ErrNoRecords, nil)
-		}
-		rc, err := activities.CallOf(ctx, name)
+		rc, err := activities.PlatformCall(ctx, name, a.store != nil)
 		if err != nil {
 			return nil, err
 		}

@@ -57,8 +57,12 @@ func (s *Server) campaignRoutes() {
 	op(s, domain.RoleViewer, huma.Operation{OperationID: "get-campaign", Method: http.MethodGet, Path: "/v1/campaigns/{id}",
 		Summary: "Get a campaign with its metrics", Tags: tags},
 		func(ctx context.Context, in *idInput) (*recordOut[domain.Campaign], error) {
-			c, err := s.store.GetCampaign(ctx, principal(ctx).OrgID, in.ID)
+			org := principal(ctx).OrgID
+			c, err := s.store.GetCampaign(ctx, org, in.ID)
 			if err != nil {
+				return nil, storeErr(err, "campaign "+in.ID)
+			}
+			if c.Metrics, err = s.store.CampaignMetrics(ctx, org, in.ID); err != nil {
 				return nil, storeErr(err, "campaign "+in.ID)
 			}
 			return out(c, c.Version), nil

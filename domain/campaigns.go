@@ -34,8 +34,9 @@ type Campaign struct {
 	// StartAt and EndAt bound when the campaign sends (UTC); optional.
 	StartAt *time.Time `json:"startAt,omitempty"`
 	EndAt   *time.Time `json:"endAt,omitempty"`
-	// Metrics count the enrollments that reached each step (computed on read).
-	Metrics   CampaignCounts `json:"metrics"`
+	// Metrics count the enrollments that reached each step: computed for
+	// GET /v1/campaigns/{id} only (CampaignMetrics), never on the write path.
+	Metrics   *CampaignCounts `json:"metrics,omitempty"`
 	Version   int            `json:"version"`
 	CreatedAt time.Time      `json:"createdAt"`
 	UpdatedAt time.Time      `json:"updatedAt"`
@@ -242,8 +243,10 @@ type CampaignQuery struct {
 // CampaignRepo keeps campaigns, enrollments and the suppression list (part of Repo).
 type CampaignRepo interface {
 	CreateCampaign(ctx context.Context, c *Campaign) error
-	// GetCampaign reads a campaign with its metrics.
+	// GetCampaign reads a campaign (without metrics).
 	GetCampaign(ctx context.Context, orgID, id string) (*Campaign, error)
+	// CampaignMetrics counts the campaign's enrollments that reached each step.
+	CampaignMetrics(ctx context.Context, orgID, id string) (*CampaignCounts, error)
 	// UpdateCampaign saves c when its stored version is c.Version (else ErrConflict).
 	UpdateCampaign(ctx context.Context, c *Campaign) error
 	ListCampaigns(ctx context.Context, orgID string, q CampaignQuery) ([]Campaign, string, error)

@@ -52,20 +52,20 @@ func (r *repo) CreateCampaign(ctx context.Context, c *domain.Campaign) error {
 	args := append([]any{c.OrgID, c.ID}, r.campaignArgs(c)...)
 	_, err := r.exec(ctx, `INSERT INTO campaigns (`+campaignCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		append(args, c.Version, r.ts(c.CreatedAt), r.ts(c.UpdatedAt))...)
-	c.Metrics = domain.CampaignCounts{}
 	return wrap("create campaign", err)
 }
 
 func (r *repo) GetCampaign(ctx context.Context, orgID, id string) (*domain.Campaign, error) {
-	c, err := get(ctx, r, "campaign "+id, scanCampaign, `SELECT `+campaignCols+` FROM campaigns WHERE org_id = ? AND id = ?`+r.forUpdate(), orgID, id)
-	if err != nil {
-		return nil, err
-	}
-	m := &c.Metrics
-	err = r.queryRow(ctx, `SELECT COUNT(*), COUNT(sent_at), COUNT(delivered_at), COUNT(opened_at), COUNT(clicked_at), COUNT(converted_at),
+	return get(ctx, r, "campaign "+id, scanCampaign, `SELECT `+campaignCols+` FROM campaigns WHERE org_id = ? AND id = ?`+r.forUpdate(), orgID, id)
+}
+
+// CampaignMetrics counts from the enrollments (their primary key's prefix).
+func (r *repo) CampaignMetrics(ctx context.Context, orgID, id string) (*domain.CampaignCounts, error) {
+	m := &domain.CampaignCounts{}
+	err := r.queryRow(ctx, `SELECT COUNT(*), COUNT(sent_at), COUNT(delivered_at), COUNT(opened_at), COUNT(clicked_at), COUNT(converted_at),
 		COUNT(unsubscribed_at) FROM campaign_enrollments WHERE org_id = ? AND campaign_id = ?`, orgID, id).
 		Scan(&m.Enrolled, &m.Sent, &m.Delivered, &m.Opened, &m.Clicked, &m.Converted, &m.Unsubscribed)
-	return c, wrap("campaign metrics "+id, err)
+	return m, wrap("campaign metrics "+id, err)
 }
 
 func (r *repo) UpdateCampaign(ctx context.Context, c *domain.Campaign) error {

@@ -73,7 +73,7 @@ func (s *Service) UpdateCampaign(ctx context.Context, actor Actor, orgID, id str
 			return nil
 		},
 		keep: func(before, c *domain.Campaign) {
-			c.ID, c.OrgID, c.Version, c.CreatedAt, c.Status, c.Metrics = before.ID, before.OrgID, before.Version, before.CreatedAt, before.Status, before.Metrics
+			c.ID, c.OrgID, c.Version, c.CreatedAt, c.Status, c.Metrics = before.ID, before.OrgID, before.Version, before.CreatedAt, before.Status, nil
 			c.Normalize()
 		},
 		check: func(tx domain.Repo, c *domain.Campaign, _ []string) error {

@@ -221,6 +221,15 @@ type slaData struct {
 	Targets  map[string]domain.SLATarget `json:"targets"`
 }
 
+var slaPolicies = namedDocs[domain.SLAPolicy]{table: "sla_policies", what: "SLA policy",
+	data: func(p *domain.SLAPolicy) any { return slaData{Calendar: p.Calendar, Targets: p.Targets} },
+	fill: func(p *domain.SLAPolicy, orgID, name string, doc json.RawMessage, at time.Time) error {
+		var d slaData
+		err := json.Unmarshal(doc, &d)
+		*p = domain.SLAPolicy{OrgID: orgID, Name: name, Calendar: d.Calendar, Targets: d.Targets, UpdatedAt: at}
+		return err
+	}}
+
 func (r *repo) PutSLAPolicy(ctx context.Context, p *domain.SLAPolicy) error {
 	if err := need("SLA policy", "orgId", p.OrgID); err != nil {
 		return err
@@ -228,33 +237,19 @@ func (r *repo) PutSLAPolicy(ctx context.Context, p *domain.SLAPolicy) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	p.UpdatedAt = stamp(time.Time{})
-	b, _ := json.Marshal(slaData{Calendar: p.Calendar, Targets: p.Targets})
-	_, err := r.exec(ctx, `INSERT INTO sla_policies (org_id, name, data, updated_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (org_id, name) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
-		p.OrgID, p.Name, string(b), r.ts(p.UpdatedAt))
-	return wrap("put SLA policy "+p.Name, err)
-}
-
-func scanSLAPolicy(s scanner) (p domain.SLAPolicy, err error) {
-	var raw json.RawMessage
-	if err = s.Scan(&p.OrgID, &p.Name, jsonDest{&raw}, scanTime(&p.UpdatedAt)); err != nil {
-		return p, err
-	}
-	var d slaData
-	err = json.Unmarshal(raw, &d)
-	p.Calendar, p.Targets = d.Calendar, d.Targets
-	return p, err
+	at, err := slaPolicies.put(ctx, r, p.OrgID, p.Name, p)
+	p.UpdatedAt = at
+	return err
 }
 
 func (r *repo) GetSLAPolicy(ctx context.Context, orgID, name string) (*domain.SLAPolicy, error) {
-	return get(ctx, r, "SLA policy "+name, scanSLAPolicy, `SELECT org_id, name, data, updated_at FROM sla_policies WHERE org_id = ? AND name = ?`, orgID, name)
+	return slaPolicies.get(ctx, r, orgID, name)
 }
 
 func (r *repo) ListSLAPolicies(ctx context.Context, orgID string) ([]domain.SLAPolicy, error) {
-	return list(ctx, r, "list SLA policies", scanSLAPolicy, `SELECT org_id, name, data, updated_at FROM sla_policies WHERE org_id = ? ORDER BY name`, orgID)
+	return slaPolicies.list(ctx, r, orgID)
 }
 
 func (r *repo) DeleteSLAPolicy(ctx context.Context, orgID, name string) error {
-	return r.execOne(ctx, "delete SLA policy "+name, `DELETE FROM sla_policies WHERE org_id = ? AND name = ?`, orgID, name)
+	return slaPolicies.delete(ctx, r, orgID, name)
 }

@@ -52,7 +52,7 @@ func (r *repo) CreateArticle(ctx context.Context, a *domain.Article) error {
 }
 
 func (r *repo) GetArticle(ctx context.Context, orgID, id string) (*domain.Article, error) {
-	return get(ctx, r, "article "+id, scanArticle, `SELECT `+articleCols+` FROM articles WHERE org_id = ? AND id = ?`, orgID, id)
+	return get(ctx, r, "article "+id, scanArticle, `SELECT `+articleCols+` FROM articles WHERE org_id = ? AND id = ?`+r.forUpdate(), orgID, id)
 }
 
 func (r *repo) UpdateArticle(ctx context.Context, a *domain.Article) error {

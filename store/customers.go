@@ -122,7 +122,7 @@ func (r *repo) CreateCustomer(ctx context.Context, c *domain.Customer) error {
 }
 
 func (r *repo) GetCustomer(ctx context.Context, orgID, id string) (*domain.Customer, error) {
-	return get(ctx, r, "customer "+id, scanCustomer, `SELECT `+customerCols+` FROM customers WHERE org_id = ? AND id = ?`, orgID, id)
+	return get(ctx, r, "customer "+id, scanCustomer, `SELECT `+customerCols+` FROM customers WHERE org_id = ? AND id = ?`+r.forUpdate(), orgID, id)
 }
 
 func (r *repo) CustomerByEmail(ctx context.Context, orgID, email string) (*domain.Customer, error) {

@@ -59,7 +59,7 @@ func (r *repo) CreateOpportunity(ctx context.Context, o *domain.Opportunity) err
 }
 
 func (r *repo) GetOpportunity(ctx context.Context, orgID, id string) (*domain.Opportunity, error) {
-	return get(ctx, r, "opportunity "+id, scanOpportunity, `SELECT `+opportunityCols+` FROM opportunities WHERE org_id = ? AND id = ?`, orgID, id)
+	return get(ctx, r, "opportunity "+id, scanOpportunity, `SELECT `+opportunityCols+` FROM opportunities WHERE org_id = ? AND id = ?`+r.forUpdate(), orgID, id)
 }
 
 func (r *repo) UpdateOpportunity(ctx context.Context, o *domain.Opportunity) error {

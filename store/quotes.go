@@ -77,7 +77,7 @@ func (r *repo) CreateQuote(ctx context.Context, q *domain.Quote) error {
 }
 
 func (r *repo) GetQuote(ctx context.Context, orgID, id string) (*domain.Quote, error) {
-	return get(ctx, r, "quote "+id, scanQuote, `SELECT `+quoteCols+` FROM quotes WHERE org_id = ? AND id = ?`, orgID, id)
+	return get(ctx, r, "quote "+id, scanQuote, `SELECT `+quoteCols+` FROM quotes WHERE org_id = ? AND id = ?`+r.forUpdate(), orgID, id)
 }
 
 func (r *repo) UpdateQuote(ctx context.Context, q *domain.Quote) error {

@@ -232,11 +232,14 @@ func (r *repo) exec(ctx context.Context, query string, args ...any) (int64, erro
 }
 
 // execOne runs a statement that must change a row: ErrNotFound if none.
-// forUpdate is the locking clause of a read that a change in this
-// transaction will write back: on PostgreSQL the row is locked (FOR NO KEY
-// UPDATE: foreign-key checks of other rows still pass) so that two
-// changes of one record queue instead of the second failing its version
-// check; SQLite's write transactions are serialised already.
+// forUpdate is the locking clause of a record read inside a transaction
+// (every Get<Record> of the business records): such a read is a change's
+// read-modify-write or the check of a record it refers to, so on
+// PostgreSQL the row is locked (FOR NO KEY UPDATE: foreign-key checks of
+// other rows still pass) and two changes of one record queue instead of
+// the second failing its version check. Changes lock in one order —
+// quote, deal, customer — so they cannot deadlock. SQLite's write
+// transactions are serialised already.
 func (r *repo) forUpdate() string {
 	if r.postgres && r.db == nil {
 		return " FOR NO KEY UPDATE"

@@ -203,10 +203,19 @@ func (s *Service) EnrollAudience(ctx context.Context, actor Actor, orgID, id str
 // (reason unsubscribed) and ends the enrollment (exited). It says whether
 // this was the first time.
 func (s *Service) Track(ctx context.Context, actor Actor, orgID, id, customerID, metric string) (bool, error) {
+	// read outside the change: tracking does not lock the campaign, so the
+	// opens and clicks of one campaign's emails are recorded side by side
+	c, err := s.Store.GetCampaign(ctx, orgID, id)
+	if err != nil {
+		return false, err
+	}
 	return change(ctx, s, orgID, actor, func(tx domain.Repo) (bool, []*domain.Event, *domain.AuditEntry, error) {
-		c, err := tx.GetCampaign(ctx, orgID, id)
-		if err != nil {
-			return false, nil, nil, err
+		var cust *domain.Customer
+		if metric == "unsubscribed" {
+			// the customer before the enrollment, the order deleting a customer locks them in
+			if cust, err = tx.GetCustomer(ctx, orgID, customerID); err != nil {
+				return false, nil, nil, err
+			}
 		}
 		first, err := tx.TrackEnrollment(ctx, orgID, id, customerID, metric, time.Now())
 		if errors.Is(err, domain.ErrInvalid) {
@@ -216,11 +225,7 @@ func (s *Service) Track(ctx context.Context, actor Actor, orgID, id, customerID,
 		if err != nil || !first {
 			return false, nil, &domain.AuditEntry{Action: "campaign.track", Target: "campaign/" + id}, err
 		}
-		if metric == "unsubscribed" {
-			cust, err := tx.GetCustomer(ctx, orgID, customerID)
-			if err != nil {
-				return false, nil, nil, err
-			}
+		if cust != nil {
 			if cust.Email != "" {
 				if err := tx.Suppress(ctx, orgID, &domain.Suppression{Email: cust.Email, Reason: "unsubscribed", Source: "campaign/" + id}); err != nil {
 					return false, nil, nil, err

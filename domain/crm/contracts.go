@@ -161,7 +161,7 @@ func renderDocument(t *domain.ContractTemplate, d *DocumentData) (string, error)
 		tpl *template.Template
 		err error
 	)
-	if tpl, err = ParseTemplate(t.Name, t.Body); err != nil {
+	if tpl, err = parseTemplate(t.Name, t.Body); err != nil {
 		return "", err
 	}
 	doc, err := render(tpl, d)

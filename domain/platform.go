@@ -97,19 +97,39 @@ type Secret struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// OutboxMessage is an email or Slack message that was not sent to a
-// provider (no provider key is configured) and is kept for people to read.
+// OutboxMessage is an email or Slack message a run sent: to the outbox
+// (Provider "outbox": no provider is configured; kept for people to read)
+// or to a provider (SendGrid, Slack), recorded before the provider was
+// called so that a retried activity never sends it twice.
 type OutboxMessage struct {
-	ID        string          `json:"id"`
-	OrgID     string          `json:"orgId"`
-	Channel   string          `json:"channel"` // email or slack
-	To        string          `json:"to"`
-	Subject   string          `json:"subject,omitempty"`
-	Body      json.RawMessage `json:"body"`
-	RunID     string          `json:"runId,omitempty"`
-	StepID    string          `json:"stepId,omitempty"`
-	CreatedAt time.Time       `json:"createdAt"`
+	ID      string          `json:"id"`
+	OrgID   string          `json:"orgId"`
+	Channel string          `json:"channel"` // email or slack
+	To      string          `json:"to"`
+	Subject string          `json:"subject,omitempty"`
+	Body    json.RawMessage `json:"body"`
+	RunID   string          `json:"runId,omitempty"`
+	StepID  string          `json:"stepId,omitempty"`
+	// Provider is outbox, sendgrid or slack.
+	Provider string `json:"provider"`
+	// Status is one of MessageStatuses.
+	Status string `json:"status"`
+	// ProviderID is the provider's id of the message (SendGrid's
+	// X-Message-Id, Slack's channel and ts), once it accepted it.
+	ProviderID string    `json:"providerId,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
 }
+
+// Message statuses. A message handed to a provider is "sending" until the
+// provider answers: "sent" when it accepted the message, "retrying" when
+// it refused it in a way that is safe to retry (429, 5xx, no connection),
+// "failed" when it rejected it for good. A sending message whose activity
+// died (the worker crashed) is "unconfirmed": the provider may have it; it
+// is never sent again. Provider events then move a sent message on.
+var MessageStatuses = []string{"queued", "sending", "retrying", "sent", "unconfirmed", "failed",
+	"delivered", "opened", "clicked", "bounced", "dropped", "complained", "unsubscribed"}
 
 // IdempotencyKey remembers the run a start request with an
 // `Idempotency-Key` header created, so a retried request returns it.

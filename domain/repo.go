@@ -61,7 +61,14 @@ type Repo interface {
 	ListSecrets(ctx context.Context, orgID string, p Page) ([]Secret, error)
 	DeleteSecret(ctx context.Context, orgID, name string) error
 
+	// AddOutbox records a message; its Provider defaults to "outbox" and
+	// its Status to "queued".
 	AddOutbox(ctx context.Context, m *OutboxMessage) error
+	GetOutbox(ctx context.Context, orgID, id string) (*OutboxMessage, error)
+	// SetOutboxStatus moves a message to status if its status is one of
+	// from (ErrConflict otherwise: another attempt moved it first); a
+	// non-empty providerID or errText is recorded with it.
+	SetOutboxStatus(ctx context.Context, orgID, id string, from []string, status, providerID, errText string) error
 	// ListOutbox lists messages newest first.
 	ListOutbox(ctx context.Context, orgID string, p Page) ([]OutboxMessage, error)
 
@@ -113,6 +120,12 @@ type Repo interface {
 	PutActionResult(ctx context.Context, orgID, key string, result json.RawMessage) error
 	// ActionResult is the recorded result of key; ErrNotFound when none.
 	ActionResult(ctx context.Context, orgID, key string) (json.RawMessage, error)
+
+	// AddAIUsage adds tokens (≥ 0) to the organisation's AI token usage of
+	// month ("2006-01", UTC) and returns the month's new total.
+	AddAIUsage(ctx context.Context, orgID, month string, tokens int64) (int64, error)
+	// AIUsage is the organisation's AI token usage of month; 0 when none.
+	AIUsage(ctx context.Context, orgID, month string) (int64, error)
 
 	CustomerRepo
 	OpportunityRepo

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -293,7 +294,7 @@ func (r *repo) DeleteSecret(ctx context.Context, orgID, name string) error {
 	return r.execOne(ctx, "delete secret "+name, `DELETE FROM secrets WHERE org_id = ? AND name = ?`, orgID, name)
 }
 
-const outboxCols = `org_id, id, channel, recipient, subject, body, run_id, step_id, created_at`
+const outboxCols = `org_id, id, channel, recipient, subject, body, run_id, step_id, provider, status, provider_id, error, created_at, updated_at`
 
 func (r *repo) AddOutbox(ctx context.Context, m *domain.OutboxMessage) error {
 	if err := need("outbox message", "orgId", m.OrgID, "channel", m.Channel); err != nil {
@@ -302,17 +303,57 @@ func (r *repo) AddOutbox(ctx context.Context, m *domain.OutboxMessage) error {
 	if err := validJSON("outbox message body", m.Body); err != nil {
 		return err
 	}
+	if m.Provider == "" {
+		m.Provider = "outbox"
+	}
+	if m.Status == "" {
+		m.Status = "queued"
+	}
+	if !slices.Contains(domain.MessageStatuses, m.Status) {
+		return fmt.Errorf("add outbox message: %w: status %q", domain.ErrInvalid, m.Status)
+	}
 	m.ID, m.CreatedAt = newID(m.ID), stamp(m.CreatedAt)
-	_, err := r.exec(ctx, `INSERT INTO outbox_messages (`+outboxCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.OrgID, m.ID, m.Channel, m.To, m.Subject, jsonArg(m.Body), m.RunID, m.StepID, r.ts(m.CreatedAt))
+	m.UpdatedAt = m.CreatedAt
+	_, err := r.exec(ctx, `INSERT INTO outbox_messages (`+outboxCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.OrgID, m.ID, m.Channel, m.To, m.Subject, jsonArg(m.Body), m.RunID, m.StepID, m.Provider, m.Status, m.ProviderID, m.Error,
+		r.ts(m.CreatedAt), r.ts(m.UpdatedAt))
 	return wrap("add outbox message", err)
+}
+
+func scanOutbox(s scanner) (m domain.OutboxMessage, err error) {
+	return m, s.Scan(&m.OrgID, &m.ID, &m.Channel, &m.To, &m.Subject, jsonDest{&m.Body}, &m.RunID, &m.StepID,
+		&m.Provider, &m.Status, &m.ProviderID, &m.Error, scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt))
+}
+
+func (r *repo) GetOutbox(ctx context.Context, orgID, id string) (*domain.OutboxMessage, error) {
+	return get(ctx, r, "message "+id, scanOutbox, `SELECT `+outboxCols+` FROM outbox_messages WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+func (r *repo) SetOutboxStatus(ctx context.Context, orgID, id string, from []string, status, providerID, errText string) error {
+	if !slices.Contains(domain.MessageStatuses, status) || len(from) == 0 {
+		return fmt.Errorf("set message status: %w: status %q", domain.ErrInvalid, status)
+	}
+	args := []any{status, providerID, providerID, errText, r.ts(time.Now()), orgID, id}
+	for _, f := range from {
+		args = append(args, f)
+	}
+	n, err := r.exec(ctx, `UPDATE outbox_messages SET status = ?, provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END,
+		error = ?, updated_at = ? WHERE org_id = ? AND id = ? AND status IN (`+placeholders(len(from))+`)`, args...)
+	if err != nil {
+		return wrap("set message status", err)
+	}
+	if n == 0 {
+		if _, err := r.GetOutbox(ctx, orgID, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("message %s: %w: its status is not one of %v", id, domain.ErrConflict, from)
+	}
+	return nil
 }
 
 func (r *repo) ListOutbox(ctx context.Context, orgID string, p domain.Page) ([]domain.OutboxMessage, error) {
 	q, args := newestFirst(`SELECT `+outboxCols+` FROM outbox_messages WHERE org_id = ?`, []any{orgID}, p)
-	return list(ctx, r, "list outbox", func(s scanner) (m domain.OutboxMessage, err error) {
-		return m, s.Scan(&m.OrgID, &m.ID, &m.Channel, &m.To, &m.Subject, jsonDest{&m.Body}, &m.RunID, &m.StepID, scanTime(&m.CreatedAt))
-	}, q, args...)
+	return list(ctx, r, "list outbox", scanOutbox, q, args...)
 }
 
 const idempotencyCols = `org_id, idem_key, request_hash, workflow_id, run_id, created_at`

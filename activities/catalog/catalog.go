@@ -23,8 +23,19 @@ type Options struct {
 	Store domain.Store
 	// PublicURL is the base of the public links crm actions return.
 	PublicURL string
+	// Secrets reads the organisations' provider keys; without it every
+	// connector uses its local fallback (the outbox, sandbox payments).
+	Secrets activities.Secrets
+	// Providers points the connectors at other provider hosts (local test
+	// servers, proxies); the zero value is the real providers.
+	Providers Providers
 	// Skip lists actions not to register (for example because a test mocks them).
 	Skip map[string]bool
+}
+
+// Providers are provider API base URLs; empty means the provider's own.
+type Providers struct {
+	SendGrid string
 }
 
 // Registry returns the declarations of all built-in actions.
@@ -43,7 +54,7 @@ func Registry() *dsl.Registry {
 func Implementations(opts Options) map[string]activities.Func {
 	impls := map[string]activities.Func{
 		"http.request": httpact.New(opts.HTTP).Request,
-		"email.send":   emailact.New(emailact.Options{Store: opts.Store}),
+		"email.send":   emailact.New(emailact.Options{Store: opts.Store, Secrets: opts.Secrets, SendGridURL: opts.Providers.SendGrid}),
 		"kb.search":    kbact.New(kbact.Options{Store: opts.Store}),
 	}
 	maps.Copy(impls, crmact.Implementations(crmact.Options{Store: opts.Store, PublicURL: opts.PublicURL}))

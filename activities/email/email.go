@@ -4,7 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"strings"
 
+	"github.com/sendgrid/sendgrid-go"
+	"github.com/sendgrid/sendgrid-go/helpers/mail"
 	"go.temporal.io/sdk/temporal"
 
 	"switchboard/activities"
@@ -19,10 +24,34 @@ const (
 	ErrValidation = "ValidationError"
 )
 
+// Settings (organisation secrets) email.send reads.
+const (
+	// SettingSendGridKey is the SendGrid API key; without it email goes to the outbox.
+	SettingSendGridKey = "sendgrid_api_key"
+	// SettingFrom is the sender used when `from` is not given.
+	SettingFrom = "email_from"
+)
+
+// DefaultSendGridURL is SendGrid's API host.
+const DefaultSendGridURL = "https://api.sendgrid.com"
+
+// Custom args every email sent through SendGrid carries: SendGrid returns
+// them with each event of its event webhook.
+const (
+	ArgMessage = "sb_message"
+	ArgRun     = "sb_run"
+	ArgStep    = "sb_step"
+)
+
 // Options configure the connector. Without a Store the action fails with
 // NoRecords (mock it in `switchboard run`).
 type Options struct {
 	Store domain.Store
+	// Secrets holds the organisations' SendGrid keys; without it every
+	// email goes to the outbox.
+	Secrets activities.Secrets
+	// SendGridURL is SendGrid's API host; default DefaultSendGridURL.
+	SendGridURL string
 }
 
 // Action declares email.send.
@@ -31,42 +60,191 @@ func Action() dsl.Action {
 		Name:  "email.send",
 		Title: "Send an email",
 		Description: "Sends an email: `to`, `subject`, `text` and/or `html` (sanitised), optionally `from` and the `customerId` / `campaignId` " +
-			"it concerns (a campaign email rendered by crm.campaign.render). With no email provider configured it goes to the " +
-			"organisation's outbox (GET /v1/outbox). Once per step, however often the activity is retried. A suppressed address " +
-			"fails with `Suppressed` (not retried). Emits `email.queued`.",
+			"it concerns (a campaign email rendered by crm.campaign.render). With the organisation's secret `sendgrid_api_key` it goes through " +
+			"SendGrid (its event webhook then reports delivered/opened/clicked/bounced); without it, to the organisation's outbox " +
+			"(GET /v1/outbox). Once per step, however often the activity is retried. A suppressed address fails with `Suppressed` (not retried).",
 		Input: json.RawMessage(`{"type": "object", "required": ["to", "subject"], "additionalProperties": false, "properties": {
 			"to": {"type": "string", "minLength": 3, "maxLength": 254}, "from": {"type": "string", "maxLength": 254},
 			"subject": {"type": "string", "minLength": 1, "maxLength": 998}, "text": {"type": "string"}, "html": {"type": "string"},
 			"customerId": {"type": "string"}, "campaignId": {"type": "string"}}}`),
 		Output: json.RawMessage(`{"type": "object", "additionalProperties": false, "required": ["messageId", "status", "provider"], "properties": {
-			"messageId": {"type": "string"}, "status": {"enum": ["queued"]}, "provider": {"enum": ["outbox"]}}}`),
-		Errors: []string{ErrSuppressed, ErrValidation, activities.NoRecords},
+			"messageId": {"type": "string"}, "status": {"enum": ["queued", "sent", "unconfirmed"]}, "provider": {"enum": ["outbox", "sendgrid"]},
+			"providerId": {"type": "string"}}}`),
+		Errors: []string{ErrSuppressed, ErrValidation, activities.ErrRateLimited, activities.ErrProviderUnavailable,
+			activities.ErrProviderAuth, activities.ErrProviderRejected, activities.NoRecords},
 	}
+}
+
+type sender struct {
+	o   Options
+	svc *crm.Service
 }
 
 // New returns the implementation of email.send.
 func New(o Options) activities.Func {
-	svc := &crm.Service{Store: o.Store}
-	return func(ctx context.Context, args map[string]any) (any, error) {
-		call, err := activities.PlatformCall(ctx, "email.send", o.Store != nil)
+	if o.SendGridURL == "" {
+		o.SendGridURL = DefaultSendGridURL
+	}
+	s := &sender{o: o, svc: &crm.Service{Store: o.Store}}
+	return s.send
+}
+
+func (s *sender) send(ctx context.Context, args map[string]any) (any, error) {
+	call, err := activities.PlatformCall(ctx, "email.send", s.o.Store != nil)
+	if err != nil {
+		return nil, err
+	}
+	var e crm.OutgoingEmail
+	b, _ := json.Marshal(args)
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("email.send: "+err.Error(), ErrValidation, nil)
+	}
+	key, err := activities.Setting(ctx, s.o.Secrets, call.Org, SettingSendGridKey)
+	if err != nil {
+		return nil, err
+	}
+	actor := crm.Actor("run:" + call.Run)
+	if key == "" {
+		m, err := s.svc.QueueEmail(crm.WithIdempotencyKey(ctx, call.Key), actor, call.Org, call.Step, &e)
 		if err != nil {
-			return nil, err
-		}
-		var e crm.OutgoingEmail
-		b, _ := json.Marshal(args)
-		if err := json.Unmarshal(b, &e); err != nil {
-			return nil, temporal.NewNonRetryableApplicationError("email.send: "+err.Error(), ErrValidation, nil)
-		}
-		m, err := svc.QueueEmail(crm.WithIdempotencyKey(ctx, call.Key), crm.Actor("run:"+call.Run), call.Org, call.Step, &e)
-		var ve *domain.ValidationError
-		switch {
-		case errors.As(err, &ve):
-			return nil, temporal.NewNonRetryableApplicationError("email.send: "+ve.Error(), ErrValidation, nil, ve.Fields)
-		case errors.Is(err, crm.ErrSuppressed):
-			return nil, temporal.NewNonRetryableApplicationError("email.send: "+err.Error(), ErrSuppressed, nil)
-		case err != nil:
-			return nil, err // the database: retried
+			return nil, failure(err)
 		}
 		return map[string]any{"messageId": m.ID, "status": "queued", "provider": "outbox"}, nil
 	}
+	if e.From == "" {
+		if e.From, err = activities.Setting(ctx, s.o.Secrets, call.Org, SettingFrom); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.Check(); err != nil {
+		return nil, failure(err)
+	}
+	if e.From == "" {
+		return nil, temporal.NewNonRetryableApplicationError("email.send: SendGrid needs a sender: give `from`, or set the secret "+SettingFrom,
+			ErrValidation, nil, []domain.FieldError{{Field: "from", Message: "is required with SendGrid"}})
+	}
+	m := e.Message()
+	m.Provider, m.StepID = "sendgrid", call.Step
+	send, err := s.svc.BeginSend(ctx, actor, call.Org, call.Key, m)
+	if err != nil {
+		return nil, failure(err)
+	}
+	if send.Now {
+		if m, err = s.sendGrid(ctx, key, actor, call, send.Message, &e); err != nil {
+			return nil, err
+		}
+	} else {
+		m = send.Message
+	}
+	switch m.Status {
+	case "failed":
+		return nil, activities.RecordedFailure(m.Error)
+	case "retrying":
+		// another attempt took it meanwhile
+		return nil, temporal.NewApplicationError("email.send: the message is being sent by another attempt", activities.ErrProviderUnavailable)
+	case "unconfirmed":
+		return map[string]any{"messageId": m.ID, "status": "unconfirmed", "provider": "sendgrid"}, nil
+	}
+	out := map[string]any{"messageId": m.ID, "status": "sent", "provider": "sendgrid"}
+	if m.ProviderID != "" {
+		out["providerId"] = m.ProviderID
+	}
+	return out, nil
+}
+
+// sendGrid calls SendGrid's mail send with the message BeginSend handed
+// over and records its answer.
+func (s *sender) sendGrid(ctx context.Context, key string, actor crm.Actor, call activities.Call, m *domain.OutboxMessage, e *crm.OutgoingEmail) (*domain.OutboxMessage, error) {
+	msg := mail.NewV3Mail()
+	msg.SetFrom(mail.NewEmail("", e.From))
+	msg.Subject = e.Subject
+	p := mail.NewPersonalization()
+	p.AddTos(mail.NewEmail("", e.To))
+	p.SetCustomArg(ArgMessage, m.ID)
+	p.SetCustomArg(ArgRun, call.Run)
+	p.SetCustomArg(ArgStep, call.Step)
+	msg.AddPersonalizations(p)
+	if e.Text != "" {
+		msg.AddContent(mail.NewContent("text/plain", e.Text))
+	}
+	if e.HTML != "" {
+		msg.AddContent(mail.NewContent("text/html", e.HTML))
+	}
+	if e.CampaignID != "" {
+		msg.AddCategories("campaign-" + e.CampaignID)
+	}
+	req := sendgrid.GetRequest(key, "/v3/mail/send", s.o.SendGridURL)
+	req.Method = http.MethodPost
+	client := &sendgrid.Client{Request: req}
+	resp, err := client.SendWithContext(ctx, msg)
+
+	done := func(status, providerID, why string) (*domain.OutboxMessage, error) {
+		return s.svc.SendDone(ctx, actor, call.Org, m.ID, status, providerID, why)
+	}
+	switch {
+	case err != nil && activities.NeverSent(err):
+		failure := activities.NetworkFailure(ctx, "email.send", "SendGrid", err)
+		if _, derr := done("retrying", "", activities.FailureText(failure)); derr != nil {
+			return nil, derr
+		}
+		return nil, failure
+	case err != nil:
+		// the request may have reached SendGrid: the message stays
+		// "sending" and the next attempt marks it unconfirmed
+		return nil, activities.NetworkFailure(ctx, "email.send", "SendGrid", err)
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return done("sent", firstHeader(resp.Headers, "X-Message-Id"), "")
+	}
+	failure := activities.HTTPFailure("email.send", "SendGrid", resp.StatusCode, http.Header(resp.Headers), sendGridErrors(resp.Body))
+	status := "failed"
+	if activities.Retryable(failure) {
+		status = "retrying"
+	}
+	if _, err := done(status, "", activities.FailureText(failure)); err != nil {
+		return nil, err
+	}
+	return nil, failure
+}
+
+// sendGridErrors reads the messages of SendGrid's error answer
+// ({"errors": [{"message", "field"}]}).
+func sendGridErrors(body string) string {
+	var v struct {
+		Errors []struct {
+			Message string `json:"message"`
+			Field   string `json:"field"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal([]byte(body), &v) != nil {
+		return ""
+	}
+	var parts []string
+	for _, e := range v.Errors {
+		if e.Field != "" {
+			parts = append(parts, fmt.Sprintf("%s: %s", e.Field, e.Message))
+		} else {
+			parts = append(parts, e.Message)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func firstHeader(h map[string][]string, name string) string {
+	if v := http.Header(h).Values(name); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// failure types the errors of the records: validation and suppression are
+// not retried; the database is.
+func failure(err error) error {
+	var ve *domain.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return temporal.NewNonRetryableApplicationError("email.send: "+ve.Error(), ErrValidation, nil, ve.Fields)
+	case errors.Is(err, crm.ErrSuppressed):
+		return temporal.NewNonRetryableApplicationError("email.send: "+err.Error(), ErrSuppressed, nil)
+	}
+	return err
 }

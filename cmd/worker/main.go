@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string) error {
 	if cfg.Mode == "dev" {
 		copts.HTTP = httpact.Options{AllowLoopback: true, AllowPrivate: true}
 	}
-	w, err := platform.New(platform.Options{Client: tc, Store: st, TaskQueue: cfg.TaskQueue, Catalog: copts, Metrics: reg, Logger: log})
+	w, err := platform.New(platform.Options{Client: tc, Store: st, TaskQueue: cfg.TaskQueue, Catalog: copts, Keys: rt.Keys, Metrics: reg, Logger: log})
 	if err != nil {
 		return err
 	}

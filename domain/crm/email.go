@@ -58,6 +58,12 @@ func (e *OutgoingEmail) Check() error {
 	return nil
 }
 
+// Message is the outbox record of the email (provider outbox, queued).
+func (e *OutgoingEmail) Message() *domain.OutboxMessage {
+	body, _ := json.Marshal(map[string]any{"from": e.From, "text": e.Text, "html": e.HTML, "customerId": e.CustomerID, "campaignId": e.CampaignID})
+	return &domain.OutboxMessage{Channel: "email", To: e.To, Subject: e.Subject, Body: body}
+}
+
 // QueueEmail puts an email in the organisation's outbox — where email
 // goes when no provider is configured, readable at GET /v1/outbox — and
 // emits email.queued. A suppressed address is refused (ErrSuppressed)
@@ -67,19 +73,16 @@ func (s *Service) QueueEmail(ctx context.Context, actor Actor, orgID, stepID str
 		return nil, err
 	}
 	return change(ctx, s, orgID, actor, func(tx domain.Repo) (*domain.OutboxMessage, []*domain.Event, *domain.AuditEntry, error) {
-		if x, err := tx.GetSuppression(ctx, orgID, e.To); err == nil {
-			return nil, nil, nil, fmt.Errorf("%w: %s is on the suppression list (%s)", ErrSuppressed, e.To, x.Reason)
-		} else if !errors.Is(err, domain.ErrNotFound) {
+		if err := notSuppressed(ctx, tx, orgID, e.To); err != nil {
 			return nil, nil, nil, err
 		}
-		body, _ := json.Marshal(map[string]any{"from": e.From, "text": e.Text, "html": e.HTML, "customerId": e.CustomerID, "campaignId": e.CampaignID})
-		m := &domain.OutboxMessage{OrgID: orgID, Channel: "email", To: e.To, Subject: e.Subject, Body: body, RunID: runOf(actor), StepID: stepID}
+		m := e.Message()
+		m.OrgID, m.RunID, m.StepID = orgID, runOf(actor), stepID
 		if err := tx.AddOutbox(ctx, m); err != nil {
 			return nil, nil, nil, err
 		}
 		// the event names the message; its body stays in the outbox
-		ev := event("email.queued", map[string]any{"message": map[string]any{"id": m.ID, "to": m.To, "subject": m.Subject,
-			"customerId": e.CustomerID, "campaignId": e.CampaignID, "runId": m.RunID}, "actor": actor})
+		ev := messageEvent("email.queued", m)
 		return m, []*domain.Event{ev}, &domain.AuditEntry{Action: "email.queue", Target: "outbox/" + m.ID}, nil
 	})
 }

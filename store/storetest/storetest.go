@@ -525,6 +525,27 @@ func testOutbox(t *testing.T, s domain.Store) {
 	require.ErrorIs(t, s.AddOutbox(ctx, &domain.OutboxMessage{OrgID: o.ID, Channel: "email", Body: json.RawMessage(`{"a":}`)}), domain.ErrInvalid)
 	require.ErrorIs(t, s.AddOutbox(ctx, &domain.OutboxMessage{OrgID: o.ID}), domain.ErrInvalid)
 	require.ErrorIs(t, s.AddOutbox(ctx, &domain.OutboxMessage{OrgID: "no-such-org", Channel: "email"}), domain.ErrNotFound)
+	require.Equal(t, "outbox", m1.Provider)
+	require.Equal(t, "queued", m1.Status)
+
+	// a provider send: recorded as sending, moved on only from the statuses given
+	m3 := &domain.OutboxMessage{OrgID: o.ID, Channel: "email", To: "bob@example.com", Provider: "sendgrid", Status: "sending", Body: json.RawMessage(`{}`)}
+	require.NoError(t, s.AddOutbox(ctx, m3))
+	require.NoError(t, s.SetOutboxStatus(ctx, o.ID, m3.ID, []string{"sending"}, "sent", "sg-123", ""))
+	require.ErrorIs(t, s.SetOutboxStatus(ctx, o.ID, m3.ID, []string{"sending", "retrying"}, "unconfirmed", "", ""), domain.ErrConflict)
+	require.NoError(t, s.SetOutboxStatus(ctx, o.ID, m3.ID, []string{"sent"}, "delivered", "", ""))
+	got, err := s.GetOutbox(ctx, o.ID, m3.ID)
+	require.NoError(t, err)
+	require.Equal(t, "delivered", got.Status)
+	require.Equal(t, "sg-123", got.ProviderID, "an empty provider id keeps the recorded one")
+	require.False(t, got.UpdatedAt.Before(got.CreatedAt))
+	require.ErrorIs(t, s.SetOutboxStatus(ctx, o.ID, m3.ID, []string{"delivered"}, "nonsense", "", ""), domain.ErrInvalid)
+	require.ErrorIs(t, s.AddOutbox(ctx, &domain.OutboxMessage{OrgID: o.ID, Channel: "email", Status: "nonsense"}), domain.ErrInvalid)
+	// other organisations see nothing
+	other := newOrg(t, s)
+	_, err = s.GetOutbox(ctx, other.ID, m3.ID)
+	require.ErrorIs(t, err, domain.ErrNotFound)
+	require.ErrorIs(t, s.SetOutboxStatus(ctx, other.ID, m3.ID, []string{"delivered"}, "opened", "", ""), domain.ErrNotFound)
 }
 
 func testIdempotency(t *testing.T, s domain.Store) {

@@ -15,9 +15,11 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"switchboard/activities"
 	"switchboard/activities/catalog"
 	"switchboard/domain"
 	"switchboard/dsl"
+	"switchboard/store/seal"
 	"switchboard/workflows"
 )
 
@@ -32,6 +34,10 @@ type Options struct {
 	Registry *dsl.Registry
 	// Catalog configures the connectors (the zero value is server mode).
 	Catalog catalog.Options
+	// Keys open the organisations' secrets (provider keys) for the
+	// connectors, unless Catalog.Secrets is set; without either the
+	// connectors use their local fallbacks.
+	Keys *seal.Keyring
 	// Metrics is where run counters are registered; nil skips them.
 	Metrics *prometheus.Registry
 	// Logger; default slog.Default().
@@ -67,6 +73,9 @@ func New(o Options) (worker.Worker, error) {
 	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	if o.Catalog.Store == nil {
 		o.Catalog.Store = o.Store // the crm.* actions act on the platform's records
+	}
+	if o.Catalog.Secrets == nil && o.Keys != nil {
+		o.Catalog.Secrets = activities.StoreSecrets{Store: o.Store, Keys: o.Keys}
 	}
 	catalog.Register(w, o.Registry, o.Catalog)
 	r := &resolver{store: o.Store, reg: o.Registry}

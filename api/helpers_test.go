@@ -50,6 +50,9 @@ var env struct {
 	postgres bool    // the store is PostgreSQL
 	keyring  *seal.Keyring
 	temporal client.Client
+	// providers is the local stand-in for SendGrid, Stripe and Slack the
+	// worker's connectors talk to
+	providers *fakeProviders
 }
 
 func TestMain(m *testing.M) {
@@ -142,8 +145,12 @@ func runMain(m *testing.M) int {
 	defer hs.Close()
 	env.url = hs.URL
 
-	w, err := platform.New(platform.Options{Client: tc, Store: st, Logger: quiet,
-		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true}, PublicURL: hs.URL}})
+	env.providers = newFakeProviders()
+	ps := httptest.NewServer(env.providers)
+	defer ps.Close()
+	w, err := platform.New(platform.Options{Client: tc, Store: st, Logger: quiet, Keys: env.keyring,
+		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true}, PublicURL: hs.URL,
+			Providers: catalog.Providers{SendGrid: ps.URL}}})
 	if err != nil {
 		return fail("worker", err)
 	}

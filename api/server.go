@@ -146,6 +146,7 @@ func New(o Options) *Server {
 	s.publicRoutes()
 	s.triggerRoutesAPI()
 	e.POST("/hooks/:org/*path", s.webhook)
+	e.POST("/providers/:org/:provider", s.provider)
 	return s
 }
 

@@ -1,0 +1,187 @@
+package api_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeProviders speaks the wire protocols of the providers the connectors
+// call — SendGrid's v3 mail send so far — and records what each
+// organisation's key sent (tests run in parallel; each org has its own key).
+type fakeProviders struct {
+	mu   sync.Mutex
+	sent map[string][]json.RawMessage // by Authorization header
+	n    int
+}
+
+func newFakeProviders() *fakeProviders { return &fakeProviders{sent: map[string][]json.RawMessage{}} }
+
+func (f *fakeProviders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	auth := r.Header.Get("Authorization")
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/v3/mail/send":
+		if !json.Valid(body) || auth == "" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		f.sent[auth] = append(f.sent[auth], body)
+		f.n++
+		id := "sg-" + strconv.Itoa(f.n)
+		f.mu.Unlock()
+		w.Header().Set("X-Message-Id", id)
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (f *fakeProviders) requests(auth string) []json.RawMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]json.RawMessage(nil), f.sent[auth]...)
+}
+
+// sendGridSigner signs event webhook deliveries as SendGrid does.
+type sendGridSigner struct{ key *ecdsa.PrivateKey }
+
+func newSendGridSigner(t *testing.T) (*sendGridSigner, string) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	require.NoError(t, err)
+	return &sendGridSigner{k}, base64.StdEncoding.EncodeToString(der)
+}
+
+func (s *sendGridSigner) headers(t *testing.T, body []byte) map[string]string {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	h := sha256.Sum256(append([]byte(ts), body...))
+	sig, err := ecdsa.SignASN1(rand.Reader, s.key, h[:])
+	require.NoError(t, err)
+	return map[string]string{"X-Twilio-Email-Event-Webhook-Signature": base64.StdEncoding.EncodeToString(sig),
+		"X-Twilio-Email-Event-Webhook-Timestamp": ts}
+}
+
+// TestSendGridEndToEnd: with the organisation's SendGrid key, a run's
+// campaign email goes through SendGrid carrying its run and step; SendGrid's
+// signed event webhook then marks the message opened, counts the campaign
+// open, and the email.opened event signals the run waiting for it.
+func TestSendGridEndToEnd(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	apiKey := "SG." + o.id
+	signer, pub := newSendGridSigner(t)
+	for name, v := range map[string]string{"sendgrid_api_key": apiKey, "email_from": "hello@acme.test", "sendgrid_webhook_key": pub} {
+		expect(t, req{method: "PUT", path: "/v1/secrets/" + name, key: o.admin(), body: map[string]any{"value": v}}, 204)
+	}
+	cust := expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Grace Hopper", "email": "grace@example.com"}}, 201)["id"].(string)
+	camp := expect(t, req{method: "POST", path: "/v1/campaigns", key: o.operator(), body: map[string]any{"name": "Welcome", "type": "drip",
+		"content": []any{map[string]any{"subject": "Welcome, {{ customer.firstName }}", "text": "hi"}}}}, 201)["id"].(string)
+	expect(t, req{method: "POST", path: "/v1/campaigns/" + camp + "/status", key: o.operator(), body: map[string]any{"status": "active"}}, 200)
+	name := o.deploy(t, `switchboard: v1
+name: sendgrid-nurture
+input: {type: object, required: [campaignId, customerId], properties: {campaignId: {type: string}, customerId: {type: string}}}
+triggers:
+  - event: {type: email.opened, signal: opened, target: '${ event.data.message.runId }'}
+steps:
+  - call: crm.campaign.enroll
+    with: {campaignId: '${ input.campaignId }', customerIds: ['${ input.customerId }']}
+  - id: first
+    call: crm.campaign.render
+    with: {campaignId: '${ input.campaignId }', customerId: '${ input.customerId }'}
+  - id: mailed
+    call: email.send
+    with: {to: '${ steps.first.output.to }', subject: '${ steps.first.output.subject }', text: '${ steps.first.output.text }',
+           customerId: '${ input.customerId }', campaignId: '${ input.campaignId }'}
+  - id: opened
+    waitFor: {signal: opened, timeout: 2m}
+output: {mail: '${ steps.mailed.output }', opened: '${ steps.opened.output.payload.message.status }'}
+`)
+	run := o.start(t, name, map[string]any{"campaignId": camp, "customerId": cust})
+
+	// SendGrid got the email, with the run and step in its custom args
+	var sent []json.RawMessage
+	require.Eventually(t, func() bool { sent = env.providers.requests("Bearer " + apiKey); return len(sent) == 1 }, 30*time.Second, 50*time.Millisecond)
+	var mail struct {
+		From             struct{ Email string }
+		Personalizations []struct {
+			To         []struct{ Email string }
+			CustomArgs map[string]string `json:"custom_args"`
+		}
+	}
+	require.NoError(t, json.Unmarshal(sent[0], &mail))
+	require.Equal(t, "hello@acme.test", mail.From.Email)
+	args := mail.Personalizations[0].CustomArgs
+	require.Equal(t, run, args["sb_run"])
+	require.NotEmpty(t, args["sb_message"])
+
+	var box []map[string]any
+	require.Eventually(t, func() bool {
+		box = items(t, expect(t, req{method: "GET", path: "/v1/outbox", key: o.viewer()}, 200))
+		return len(box) == 1 && box[0]["status"] == "sent"
+	}, 30*time.Second, 50*time.Millisecond)
+	require.Equal(t, "sendgrid", box[0]["provider"])
+	require.Equal(t, args["sb_message"], box[0]["id"])
+
+	// SendGrid reports: processed (not tracked), delivered, open (twice), and
+	// an event for a message of no one here
+	events, _ := json.Marshal([]map[string]any{
+		{"email": "grace@example.com", "event": "processed", "sb_message": args["sb_message"]},
+		{"email": "grace@example.com", "event": "delivered", "sb_message": args["sb_message"]},
+		{"email": "grace@example.com", "event": "open", "sb_message": args["sb_message"]},
+		{"email": "grace@example.com", "event": "open", "sb_message": args["sb_message"]},
+		{"email": "x@example.com", "event": "open", "sb_message": "nobody"},
+	})
+	path := "/providers/" + o.id + "/sendgrid"
+	// unsigned, forged and stale deliveries are refused, and change nothing
+	requireProblem(t, do(t, req{method: "POST", path: path, body: events, contentType: "application/json"}), 401, "unauthorized")
+	forged := signer.headers(t, []byte(`[]`))
+	requireProblem(t, do(t, req{method: "POST", path: path, body: events, contentType: "application/json", headers: forged}), 401, "unauthorized")
+	got := expect(t, req{method: "POST", path: path, body: events, contentType: "application/json", headers: signer.headers(t, events)}, 200)
+	require.Equal(t, map[string]any{"received": 5.0, "applied": 2.0, "ignored": 3.0}, got)
+	// SendGrid retries the batch: nothing moves twice
+	got = expect(t, req{method: "POST", path: path, body: events, contentType: "application/json", headers: signer.headers(t, events)}, 200)
+	require.Equal(t, 0.0, got["applied"])
+
+	r := o.waitRun(t, run, "completed")
+	require.Equal(t, "opened", jget(r, "output.opened"))
+	require.Equal(t, "sent", jget(r, "output.mail.status"))
+	require.Len(t, o.events(t, "email.opened"), 1)
+	c := expect(t, req{method: "GET", path: "/v1/campaigns/" + camp, key: o.viewer()}, 200)
+	require.EqualValues(t, 1, jget(c, "metrics.opened"), "%v", c["metrics"])
+	require.EqualValues(t, 1, jget(c, "metrics.delivered"))
+	box = items(t, expect(t, req{method: "GET", path: "/v1/outbox", key: o.viewer()}, 200))
+	require.Equal(t, "opened", box[0]["status"])
+
+	// another organisation's endpoint does not know this message; an
+	// unknown organisation has no endpoint
+	other := newOrg(t)
+	_, otherPub := newSendGridSigner(t)
+	expect(t, req{method: "PUT", path: "/v1/secrets/sendgrid_webhook_key", key: other.admin(), body: map[string]any{"value": otherPub}}, 204)
+	requireProblem(t, do(t, req{method: "POST", path: "/providers/" + other.id + "/sendgrid", body: events, contentType: "application/json",
+		headers: signer.headers(t, events)}), 401, "unauthorized")
+	requireProblem(t, do(t, req{method: "POST", path: "/providers/no-such-org/sendgrid", body: events, contentType: "application/json",
+		headers: signer.headers(t, events)}), 404, "not-found")
+	requireProblem(t, do(t, req{method: "POST", path: fmt.Sprintf("/providers/%s/mailgun", o.id), body: events}), 404, "not-found")
+	// a spam report suppresses the address
+	bounce, _ := json.Marshal([]map[string]any{{"event": "spamreport", "sb_message": args["sb_message"]}})
+	expect(t, req{method: "POST", path: path, body: bounce, contentType: "application/json", headers: signer.headers(t, bounce)}, 200)
+	sup := items(t, expect(t, req{method: "GET", path: "/v1/suppressions", key: o.viewer()}, 200))
+	require.Len(t, sup, 1)
+	require.Equal(t, "complained", sup[0]["reason"])
+}

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"switchboard/activities"
+	aiact "switchboard/activities/ai"
 	crmact "switchboard/activities/crm"
 	emailact "switchboard/activities/email"
 	httpact "switchboard/activities/http"
@@ -29,6 +30,9 @@ type Options struct {
 	// Providers points the connectors at other provider hosts (local test
 	// servers, proxies); the zero value is the real providers.
 	Providers Providers
+	// AI is the worker's AI endpoint, used by organisations that set none
+	// of their own (ai_api_key / ai_base_url).
+	AI aiact.Config
 	// Skip lists actions not to register (for example because a test mocks them).
 	Skip map[string]bool
 }
@@ -44,6 +48,9 @@ func Registry() *dsl.Registry {
 	reg.MustRegister(httpact.Action())
 	reg.MustRegister(emailact.Action())
 	reg.MustRegister(kbact.Action())
+	for _, a := range aiact.Actions() {
+		reg.MustRegister(a)
+	}
 	for _, a := range crmact.Actions() {
 		reg.MustRegister(a)
 	}
@@ -57,6 +64,8 @@ func Implementations(opts Options) map[string]activities.Func {
 		"email.send":   emailact.New(emailact.Options{Store: opts.Store, Secrets: opts.Secrets, SendGridURL: opts.Providers.SendGrid}),
 		"kb.search":    kbact.New(kbact.Options{Store: opts.Store}),
 	}
+	maps.Copy(impls, aiact.Implementations(aiact.Options{Secrets: opts.Secrets, Store: opts.Store, Defaults: opts.AI,
+		OrgHTTPClient: httpact.Client(opts.HTTP)}))
 	maps.Copy(impls, crmact.Implementations(crmact.Options{Store: opts.Store, PublicURL: opts.PublicURL}))
 	return impls
 }

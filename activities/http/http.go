@@ -189,6 +189,20 @@ func New(opts Options) *Activity {
 	}
 }
 
+// Client is an HTTP client that reaches only what opts allow, for the
+// connectors that call an address an organisation configured (such as an
+// AI endpoint's base URL): the same network policy as http.request.
+func Client(opts Options) *nethttp.Client {
+	return &nethttp.Client{Transport: newPolicy(opts).transport(opts.Transport), CheckRedirect: checkRedirect}
+}
+
+// Denied says err is the network policy refusing an address (not
+// retryable: the address will not become allowed).
+func Denied(err error) bool {
+	_, ok := asDenied(err)
+	return ok
+}
+
 // checkRedirect follows redirects only for GET and HEAD, at most
 // maxRedirects of them and only to http and https URLs. Otherwise the 3xx
 // response itself is returned (and then fails as a non-retryable HTTPError).

@@ -137,4 +137,5 @@ type Repo interface {
 	ContractRepo
 	TicketRepo
 	CampaignRepo
+	PaymentRepo
 }

@@ -8,7 +8,7 @@ import (
 // Timeline entry kinds: the ones people log, and the ones record changes write.
 var (
 	LoggedTimelineKinds = []string{"note", "email", "call", "meeting"}
-	TimelineKinds       = []string{"note", "email", "call", "meeting", "customer", "deal", "quote", "contract", "ticket"}
+	TimelineKinds       = []string{"note", "email", "call", "meeting", "customer", "deal", "quote", "contract", "ticket", "payment"}
 )
 
 // TimelineEntry is one interaction with a customer: a note, email, call or

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"maps"
+	"slices"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
@@ -12,6 +13,8 @@ import (
 	emailact "switchboard/activities/email"
 	httpact "switchboard/activities/http"
 	kbact "switchboard/activities/kb"
+	slackact "switchboard/activities/slack"
+	stripeact "switchboard/activities/stripe"
 	"switchboard/domain"
 	"switchboard/dsl"
 )
@@ -40,6 +43,9 @@ type Options struct {
 // Providers are provider API base URLs; empty means the provider's own.
 type Providers struct {
 	SendGrid string
+	// Slack is the Web API base, such as https://slack.com/api/.
+	Slack  string
+	Stripe string
 }
 
 // Registry returns the declarations of all built-in actions.
@@ -48,7 +54,7 @@ func Registry() *dsl.Registry {
 	reg.MustRegister(httpact.Action())
 	reg.MustRegister(emailact.Action())
 	reg.MustRegister(kbact.Action())
-	for _, a := range aiact.Actions() {
+	for _, a := range slices.Concat(aiact.Actions(), slackact.Actions(), stripeact.Actions()) {
 		reg.MustRegister(a)
 	}
 	for _, a := range crmact.Actions() {
@@ -66,6 +72,8 @@ func Implementations(opts Options) map[string]activities.Func {
 	}
 	maps.Copy(impls, aiact.Implementations(aiact.Options{Secrets: opts.Secrets, Store: opts.Store, Defaults: opts.AI,
 		OrgHTTPClient: httpact.Client(opts.HTTP)}))
+	maps.Copy(impls, slackact.Implementations(slackact.Options{Store: opts.Store, Secrets: opts.Secrets, APIURL: opts.Providers.Slack}))
+	maps.Copy(impls, stripeact.Implementations(stripeact.Options{Store: opts.Store, Secrets: opts.Secrets, URL: opts.Providers.Stripe, PublicURL: opts.PublicURL}))
 	maps.Copy(impls, crmact.Implementations(crmact.Options{Store: opts.Store, PublicURL: opts.PublicURL}))
 	return impls
 }

@@ -194,7 +194,10 @@ func TestSendGridRateLimitAndOutage(t *testing.T) {
 	srv := httptest.NewServer(e.sg)
 	defer srv.Close()
 	e.sg.replies = []func(http.ResponseWriter){
-		func(w http.ResponseWriter) { w.Header().Set("Retry-After", "1"); w.WriteHeader(http.StatusTooManyRequests) },
+		func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+		},
 		func(w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) },
 	}
 	out, err := e.send(t, srv.URL, map[string]any{"to": "ada@example.com", "subject": "Hi", "text": "x"}, 5, 10*time.Second)

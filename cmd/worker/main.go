@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	aiact "switchboard/activities/ai"
 	"switchboard/activities/catalog"
 	httpact "switchboard/activities/http"
 	"switchboard/cmd/internal/envcfg"
@@ -42,7 +43,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer rt.Close()
 	cfg, tc, st, reg, log := rt.Config, rt.Temporal, rt.Store, rt.Metrics, rt.Log
-	copts := catalog.Options{PublicURL: cfg.PublicURL}
+	copts := catalog.Options{PublicURL: cfg.PublicURL,
+		Providers: catalog.Providers{SendGrid: cfg.SendGridURL, Slack: cfg.SlackURL, Stripe: cfg.StripeURL},
+		AI:        aiact.Config{BaseURL: cfg.AIBaseURL, APIKey: cfg.AIAPIKey, Model: cfg.AIModel, Budget: cfg.AITokenBudget}}
 	if cfg.Mode == "dev" {
 		copts.HTTP = httpact.Options{AllowLoopback: true, AllowPrivate: true}
 	}

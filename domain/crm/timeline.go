@@ -23,6 +23,7 @@ func timelineOf(e *domain.Event, actor Actor) *domain.TimelineEntry {
 		Ticket      *domain.Ticket        `json:"ticket"`
 		Message     *domain.TicketMessage `json:"message"`
 		Campaign    *domain.Campaign      `json:"campaign"`
+		Payment     *domain.Payment       `json:"payment"`
 		CustomerID  string                `json:"customerId"`
 		Changes     []string              `json:"changes"`
 		From        string                `json:"from"`
@@ -52,6 +53,14 @@ func timelineOf(e *domain.Event, actor Actor) *domain.TimelineEntry {
 			entry.Summary = fmt.Sprintf("Deal %q moved from %s to %s", o.Name, d.From, d.To)
 			entry.Body = d.Reason
 		}
+	case d.Payment != nil:
+		p := d.Payment
+		if p.CustomerID == "" {
+			return nil
+		}
+		entry.Kind, entry.CustomerID, entry.Ref = "payment", p.CustomerID, "payment/"+p.ID
+		entry.Summary = fmt.Sprintf("Payment of %s %s %s", domain.FormatMinor(p.Amount, p.Currency), p.Currency, verb)
+		entry.Body = p.Failure
 	case d.Quote != nil:
 		q := d.Quote
 		entry.Kind, entry.CustomerID, entry.Ref = "quote", q.CustomerID, "quote/"+q.ID

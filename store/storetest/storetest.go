@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"Secrets", testSecrets},
 		{"Outbox", testOutbox},
+		{"Payments", testPayments},
 		{"Idempotency", testIdempotency},
 		{"TriggerRoutes", testTriggerRoutes},
 		{"Deliveries", testDeliveries},
@@ -1114,4 +1115,37 @@ func testJSON(t *testing.T, s domain.Store) {
 	audit, err := s.ListAudit(ctx, o.ID, domain.Page{Limit: 1})
 	require.NoError(t, err)
 	require.Nil(t, audit[0].Details)
+}
+
+func testPayments(t *testing.T, s domain.Store) {
+	ctx := t.Context()
+	o := newOrg(t, s)
+	p := &domain.Payment{OrgID: o.ID, Provider: "sandbox", Kind: "checkout", Amount: 178500, Currency: "EUR", Description: "Quote Q-1",
+		LineItems: []domain.LineItem{{Product: "Engine", Quantity: 1, UnitPrice: 150000, TaxRateBps: 1900}}, QuoteID: "q1", RunID: "flow:1", StepID: "pay"}
+	require.NoError(t, s.CreatePayment(ctx, p))
+	require.Equal(t, "creating", p.Status)
+	require.NoError(t, s.OpenPayment(ctx, o.ID, p.ID, "cs_test_1", "https://pay.example/cs_test_1"))
+	require.ErrorIs(t, s.OpenPayment(ctx, o.ID, p.ID, "cs_test_2", "x"), domain.ErrConflict, "opened once")
+	require.NoError(t, s.SetPaymentStatus(ctx, o.ID, p.ID, []string{"open", "failed"}, "paid", ""))
+	require.ErrorIs(t, s.SetPaymentStatus(ctx, o.ID, p.ID, []string{"open", "failed"}, "paid", ""), domain.ErrConflict, "paid once")
+	got, err := s.GetPayment(ctx, o.ID, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, "paid", got.Status)
+	require.Equal(t, "cs_test_1", got.ProviderID)
+	require.Equal(t, "https://pay.example/cs_test_1", got.URL)
+	require.NotNil(t, got.PaidAt)
+	require.Equal(t, p.LineItems, got.LineItems)
+	list, err := s.ListPayments(ctx, o.ID, domain.Page{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.ErrorIs(t, s.SetPaymentStatus(ctx, o.ID, p.ID, []string{"paid"}, "nonsense", ""), domain.ErrInvalid)
+	require.ErrorIs(t, s.CreatePayment(ctx, &domain.Payment{OrgID: o.ID, Provider: "paypal", Kind: "checkout", Currency: "EUR"}), domain.ErrInvalid)
+	// other organisations see nothing
+	other := newOrg(t, s)
+	_, err = s.GetPayment(ctx, other.ID, p.ID)
+	require.ErrorIs(t, err, domain.ErrNotFound)
+	require.ErrorIs(t, s.SetPaymentStatus(ctx, other.ID, p.ID, []string{"paid"}, "failed", ""), domain.ErrNotFound)
+	// a public token may name a payment
+	require.NoError(t, s.CreatePublicToken(ctx, &domain.PublicToken{Hash: []byte("payment-token-hash-0123456789abc"), OrgID: o.ID, Kind: "payment",
+		RecordID: p.ID, ExpiresAt: time.Now().Add(time.Hour)}))
 }

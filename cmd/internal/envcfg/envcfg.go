@@ -40,6 +40,15 @@ type Config struct {
 	// PublicURL is SWITCHBOARD_PUBLIC_URL: the base of public links
 	// (quotes, contracts) the API and the worker hand out.
 	PublicURL string
+	// Providers are SWITCHBOARD_SENDGRID_URL, SWITCHBOARD_SLACK_URL and
+	// SWITCHBOARD_STRIPE_URL: other provider API bases (a regional SendGrid
+	// host, a proxy); empty: the providers' own.
+	SendGridURL, SlackURL, StripeURL string
+	// AI is the worker's AI endpoint for organisations without their own:
+	// SWITCHBOARD_AI_BASE_URL, SWITCHBOARD_AI_API_KEY, SWITCHBOARD_AI_MODEL
+	// and SWITCHBOARD_AI_TOKEN_BUDGET (tokens per organisation per month).
+	AIBaseURL, AIAPIKey, AIModel string
+	AITokenBudget                int64
 }
 
 // Load reads the environment; listen is the default listen address.
@@ -74,6 +83,23 @@ func Load(listen string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SWITCHBOARD_PUBLIC_URL is %q: want the site's base, such as https://sb.example.com", v))
 		}
 		c.PublicURL = strings.TrimSuffix(v, "/")
+	}
+	for name, dst := range map[string]*string{"SWITCHBOARD_SENDGRID_URL": &c.SendGridURL, "SWITCHBOARD_SLACK_URL": &c.SlackURL,
+		"SWITCHBOARD_STRIPE_URL": &c.StripeURL, "SWITCHBOARD_AI_BASE_URL": &c.AIBaseURL} {
+		if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("%s is %q: want an http(s) URL", name, v))
+			}
+			*dst = v
+		}
+	}
+	c.AIAPIKey, c.AIModel = strings.TrimSpace(os.Getenv("SWITCHBOARD_AI_API_KEY")), strings.TrimSpace(os.Getenv("SWITCHBOARD_AI_MODEL"))
+	if v := strings.TrimSpace(os.Getenv("SWITCHBOARD_AI_TOKEN_BUDGET")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("SWITCHBOARD_AI_TOKEN_BUDGET is %q: want a number of tokens per month (0: no limit)", v))
+		}
+		c.AITokenBudget = n
 	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is not set (postgres://user:pass@host:5432/db)"))

@@ -14,7 +14,9 @@ import (
 
 func TestLoadDefaultsAndRequiredSettings(t *testing.T) {
 	for _, k := range []string{"DATABASE_URL", "SWITCHBOARD_MASTER_KEY", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE",
-		"SWITCHBOARD_TASK_QUEUE", "SWITCHBOARD_LISTEN", "SWITCHBOARD_MODE", "SWITCHBOARD_WEBHOOK_MAX_BYTES", "SWITCHBOARD_DB_MAX_CONNS", "SWITCHBOARD_PUBLIC_URL"} {
+		"SWITCHBOARD_TASK_QUEUE", "SWITCHBOARD_LISTEN", "SWITCHBOARD_MODE", "SWITCHBOARD_WEBHOOK_MAX_BYTES", "SWITCHBOARD_DB_MAX_CONNS", "SWITCHBOARD_PUBLIC_URL",
+		"SWITCHBOARD_SENDGRID_URL", "SWITCHBOARD_SLACK_URL", "SWITCHBOARD_STRIPE_URL", "SWITCHBOARD_AI_BASE_URL", "SWITCHBOARD_AI_API_KEY",
+		"SWITCHBOARD_AI_MODEL", "SWITCHBOARD_AI_TOKEN_BUDGET"} {
 		t.Setenv(k, "")
 	}
 	_, err := envcfg.Load(":8080")
@@ -59,6 +61,26 @@ func TestLoadDefaultsAndRequiredSettings(t *testing.T) {
 		require.ErrorContains(t, err, "SWITCHBOARD_PUBLIC_URL", bad)
 	}
 	t.Setenv("SWITCHBOARD_PUBLIC_URL", "")
+
+	// connectors: provider hosts and the worker's AI endpoint
+	t.Setenv("SWITCHBOARD_SENDGRID_URL", "https://api.eu.sendgrid.com")
+	t.Setenv("SWITCHBOARD_AI_BASE_URL", "http://ollama:11434/v1")
+	t.Setenv("SWITCHBOARD_AI_MODEL", "llama3.1")
+	t.Setenv("SWITCHBOARD_AI_TOKEN_BUDGET", "1000000")
+	c, err = envcfg.Load(":8080")
+	require.NoError(t, err)
+	require.Equal(t, "https://api.eu.sendgrid.com", c.SendGridURL)
+	require.Equal(t, "http://ollama:11434/v1", c.AIBaseURL)
+	require.Equal(t, "llama3.1", c.AIModel)
+	require.EqualValues(t, 1000000, c.AITokenBudget)
+	t.Setenv("SWITCHBOARD_STRIPE_URL", "stripe")
+	t.Setenv("SWITCHBOARD_AI_TOKEN_BUDGET", "-5")
+	_, err = envcfg.Load(":8080")
+	require.ErrorContains(t, err, "SWITCHBOARD_STRIPE_URL")
+	require.ErrorContains(t, err, "SWITCHBOARD_AI_TOKEN_BUDGET")
+	for _, k := range []string{"SWITCHBOARD_SENDGRID_URL", "SWITCHBOARD_AI_BASE_URL", "SWITCHBOARD_AI_MODEL", "SWITCHBOARD_AI_TOKEN_BUDGET", "SWITCHBOARD_STRIPE_URL"} {
+		t.Setenv(k, "")
+	}
 
 	t.Setenv("TEMPORAL_ADDRESS", "temporal:7233")
 	t.Setenv("SWITCHBOARD_MODE", "prod")

@@ -191,7 +191,7 @@ func (s *Server) adminRoutes() {
 		})
 
 	op(s, domain.RoleViewer, huma.Operation{OperationID: "list-outbox", Method: http.MethodGet, Path: "/v1/outbox",
-		Summary: "Messages email/Slack actions would have sent (no provider key configured), newest first", Tags: []string{"outbox"}},
+		Summary: "Messages the email/Slack actions sent, newest first: to the outbox (no provider key configured) or through SendGrid/Slack, with their status", Tags: []string{"outbox"}},
 		func(ctx context.Context, in *PageParams) (*bodyOut[Page[domain.OutboxMessage]], error) {
 			pg := in.page()
 			ms, err := s.store.ListOutbox(ctx, principal(ctx).OrgID, pg)

@@ -227,6 +227,9 @@ func TestTenantIsolation(t *testing.T) {
 	expect(t, req{method: "POST", path: "/v1/suppressions", key: a.operator(), body: map[string]any{"email": "muted@acme.test"}}, 201)
 	expect(t, req{method: "PUT", path: "/v1/contract-templates/private-msa", key: a.admin(), body: map[string]any{"body": "<p>private terms</p>"}}, 200)
 	article := expect(t, req{method: "POST", path: "/v1/articles", key: a.operator(), body: map[string]any{"title": "Private runbook", "body": "secret procedure"}}, 201)["id"].(string)
+	payment := &domain.Payment{OrgID: a.id, Provider: "sandbox", Kind: "checkout", Amount: 100, Currency: "EUR", Description: "private payment",
+		LineItems: []domain.LineItem{{Product: "x", Quantity: 1, UnitPrice: 100}}}
+	require.NoError(t, env.store.CreatePayment(t.Context(), payment))
 	expect(t, req{method: "PUT", path: "/v1/calendars/private-hours", key: a.admin(), body: map[string]any{"timezone": "Asia/Tokyo",
 		"week": map[string]any{"mon": []any{map[string]any{"start": 0, "end": 60}}}}}, 200)
 	expect(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: a.admin(), body: map[string]any{"schema": map[string]any{"type": "object", "title": "A's private schema"}}}, 200)
@@ -238,7 +241,7 @@ func TestTenantIsolation(t *testing.T) {
 		return bytes.Contains(r.body, []byte(run)) && bytes.Contains(r.body, []byte(task)) && bytes.Contains(tk.body, []byte(task))
 	}, func() string { return "A's runs and task never became visible to A" })
 	for path, want := range map[string]string{"/v1/definitions": name, "/v1/secrets": "private-token", "/v1/outbox": "private-subject",
-		"/v1/customers": cust, "/v1/customers?q=private": cust, "/v1/customers?email=private": cust, "/v1/events": cust} {
+		"/v1/customers": cust, "/v1/customers?q=private": cust, "/v1/customers?email=private": cust, "/v1/events": cust, "/v1/payments": "private payment"} {
 		require.Contains(t, string(do(t, req{method: "GET", path: path, key: a.viewer()}).body), want, path)
 	}
 
@@ -268,6 +271,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"PATCH", "/v1/customers/" + cust, map[string]any{"name": "Stolen"}},
 		{"DELETE", "/v1/customers/" + cust, nil},
 		{"GET", "/v1/articles/" + article, nil},
+		{"GET", "/v1/payments/" + payment.ID, nil},
 		{"PATCH", "/v1/articles/" + article, map[string]any{"title": "Stolen"}},
 		{"DELETE", "/v1/articles/" + article, nil},
 		{"GET", "/v1/calendars/private-hours", nil},
@@ -320,9 +324,9 @@ func TestTenantIsolation(t *testing.T) {
 		"/v1/customers", "/v1/customers?q=private", "/v1/customers?email=private", "/v1/events", "/v1/triggers", "/v1/webhooks/deliveries",
 		"/v1/opportunities", "/v1/opportunities?customer=" + cust, "/v1/quotes", "/v1/quotes?opportunity=" + deal, "/v1/calendars", "/v1/articles", "/v1/articles?q=runbook",
 		"/v1/contracts", "/v1/contracts?customer=" + cust, "/v1/contract-templates", "/v1/tickets", "/v1/tickets?customer=" + cust, "/v1/sla-policies",
-		"/v1/campaigns", "/v1/suppressions"} {
+		"/v1/campaigns", "/v1/suppressions", "/v1/payments"} {
 		cases = append(cases, scenario{name: "list " + path, path: path, key: b.owner(), status: 200,
-			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook", contract, "private-msa", "private terms", ticket, "Private trouble", "private-sla", "99h", campaign, "Private launch", "muted@acme.test"}})
+			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook", contract, "private-msa", "private terms", ticket, "Private trouble", "private-sla", "99h", campaign, "Private launch", "muted@acme.test", payment.ID, "private payment"}})
 	}
 	runScenarios(t, cases)
 	requireEveryIDEndpoint(t, cases, map[string]string{

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -82,6 +83,8 @@ func (s *Server) provider(c *gin.Context) {
 	switch name {
 	case "sendgrid":
 		answer, err = s.sendGridEvents(ctx, org, body)
+	case "stripe":
+		answer, err = s.stripeEvent(ctx, org, body)
 	default:
 		err = problem(http.StatusNotFound, ProbNotFound, "no provider endpoint at this address")
 	}
@@ -136,6 +139,66 @@ func (s *Server) sendGridEvents(ctx context.Context, org string, body []byte) (*
 		} else {
 			a.Ignored++
 		}
+	}
+	return a, nil
+}
+
+// stripeEvent records one Stripe event about a payment a stripe.* action
+// asked for (it names the payment in its metadata): checkout completed
+// and paid, or an invoice paid → paid; a payment intent failed, or an
+// asynchronous checkout payment failed → failed. Other events, and events
+// of objects this organisation did not create, are acknowledged and ignored.
+func (s *Server) stripeEvent(ctx context.Context, org string, body []byte) (*ProviderAnswer, error) {
+	var e struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+		Data struct {
+			Object struct {
+				Metadata         map[string]string `json:"metadata"`
+				PaymentStatus    string            `json:"payment_status"`
+				LastPaymentError *struct {
+					Message string `json:"message"`
+					Code    string `json:"code"`
+				} `json:"last_payment_error"`
+			} `json:"object"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Type == "" {
+		return nil, problem(http.StatusBadRequest, ProbBadRequest, "the body is not a Stripe event")
+	}
+	a := &ProviderAnswer{Received: 1}
+	obj := e.Data.Object
+	status, failure := "", ""
+	switch e.Type {
+	case "checkout.session.completed":
+		if obj.PaymentStatus == "paid" {
+			status = "paid"
+		}
+	case "checkout.session.async_payment_succeeded", "invoice.paid":
+		status = "paid"
+	case "checkout.session.async_payment_failed":
+		status, failure = "failed", "the payment failed"
+	case "payment_intent.payment_failed":
+		status, failure = "failed", "the payment failed"
+		if le := obj.LastPaymentError; le != nil {
+			failure = strings.TrimSpace(le.Code + ": " + le.Message)
+		}
+	}
+	id := obj.Metadata["sb_payment"]
+	if status == "" || id == "" || (obj.Metadata["sb_org"] != "" && obj.Metadata["sb_org"] != org) {
+		a.Ignored++
+		return a, nil
+	}
+	_, moved, err := (&crm.Service{Store: s.store}).SettlePayment(ctx, crm.Actor("provider:stripe"), org, id, status, failure)
+	switch {
+	case isNotFound(err):
+		a.Ignored++
+	case err != nil:
+		return nil, err
+	case moved:
+		a.Applied++
+	default:
+		a.Ignored++
 	}
 	return a, nil
 }

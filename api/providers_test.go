@@ -9,9 +9,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"crypto/hmac"
+	"encoding/hex"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,6 +50,20 @@ func (f *fakeProviders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		w.Header().Set("X-Message-Id", id)
 		w.WriteHeader(http.StatusAccepted)
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/checkout/sessions":
+		form, err := url.ParseQuery(string(body))
+		if err != nil || auth == "" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		f.sent[auth] = append(f.sent[auth], json.RawMessage(strconv.Quote(string(body))))
+		f.n++
+		id := "cs_test_" + strconv.Itoa(f.n)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "object": "checkout.session", "url": "https://checkout.stripe.test/" + id,
+			"payment_status": "unpaid", "metadata": map[string]string{"sb_payment": form.Get("metadata[sb_payment]"), "sb_org": form.Get("metadata[sb_org]")}})
 	default:
 		http.NotFound(w, r)
 	}
@@ -184,4 +202,123 @@ output: {mail: '${ steps.mailed.output }', opened: '${ steps.opened.output.paylo
 	sup := items(t, expect(t, req{method: "GET", path: "/v1/suppressions", key: o.viewer()}, 200))
 	require.Len(t, sup, 1)
 	require.Equal(t, "complained", sup[0]["reason"])
+}
+
+const paymentFlow = `switchboard: v1
+name: pay-then-thank
+triggers:
+  - event: {type: payment.succeeded, signal: settled, target: '${ event.data.payment.runId }'}
+  - event: {type: payment.failed, signal: settled, target: '${ event.data.payment.runId }'}
+steps:
+  - id: link
+    call: stripe.createPaymentLink
+    with: {currency: EUR, description: Two seats, lineItems: [{product: Seat, quantity: 2, unitPrice: 4900, taxRateBps: 1900}]}
+  - id: settled
+    waitFor: {signal: settled, timeout: 2m}
+  - call: email.send
+    with: {to: buyer@example.com, subject: Thank you, text: '${ "Payment " + steps.settled.output.payload.payment.status }'}
+  - call: slack.postMessage
+    with: {channel: '#sales', text: '${ "Paid: " + steps.link.output.paymentId }'}
+output: {status: '${ steps.settled.output.payload.payment.status }', provider: '${ steps.link.output.provider }', amount: '${ steps.link.output.amount }'}
+`
+
+// TestSandboxPaymentEndToEnd: with no provider keys at all, a run asks for
+// a payment, the payer pays on the platform's sandbox checkout page, the
+// payment.succeeded event signals the run, and its thank-you email and
+// Slack message land in the outbox.
+func TestSandboxPaymentEndToEnd(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	run := o.start(t, o.deploy(t, paymentFlow), nil)
+	var pays []map[string]any
+	require.Eventually(t, func() bool {
+		pays = items(t, expect(t, req{method: "GET", path: "/v1/payments", key: o.viewer()}, 200))
+		return len(pays) == 1 && pays[0]["status"] == "open"
+	}, 30*time.Second, 50*time.Millisecond)
+	p := pays[0]
+	require.Equal(t, "sandbox", p["provider"])
+	require.EqualValues(t, 11662, p["amount"], "2 × 49.00 + 19 %")
+	link, err := url.Parse(p["url"].(string))
+	require.NoError(t, err)
+
+	pg := page(t, link.String(), "GET", nil)
+	require.Equal(t, 200, pg.status)
+	require.Contains(t, string(pg.body), "Sandbox checkout")
+	require.Contains(t, string(pg.body), "116.62")
+	require.Equal(t, "no-store", pg.header.Get("Cache-Control"))
+	// a made-up link: the same 404 as every invalid link
+	require.Equal(t, 404, do(t, req{method: "GET", path: "/p/payments/" + strings.Repeat("A", 43)}).status)
+	require.Equal(t, 400, page(t, link.String(), "POST", url.Values{"decision": {"steal"}}).status)
+
+	paid := page(t, link.String(), "POST", url.Values{"decision": {"pay"}})
+	require.Equal(t, http.StatusSeeOther, paid.status)
+	r := o.waitRun(t, run, "completed")
+	require.Equal(t, map[string]any{"status": "paid", "provider": "sandbox", "amount": 11662.0}, r["output"])
+	// paying again changes nothing
+	again := page(t, link.String(), "POST", url.Values{"decision": {"pay"}})
+	require.Equal(t, http.StatusSeeOther, again.status)
+	require.Len(t, o.events(t, "payment.succeeded"), 1)
+
+	box := items(t, expect(t, req{method: "GET", path: "/v1/outbox", key: o.viewer()}, 200))
+	require.Len(t, box, 2)
+	byChannel := map[string]map[string]any{}
+	for _, m := range box {
+		byChannel[m["channel"].(string)] = m
+		require.Equal(t, "outbox", m["provider"])
+		require.Equal(t, run, m["runId"])
+	}
+	require.Equal(t, "buyer@example.com", byChannel["email"]["to"])
+	require.Equal(t, "Payment paid", jget(byChannel["email"], "body.text"))
+	require.Equal(t, "#sales", byChannel["slack"]["to"])
+	got := expect(t, req{method: "GET", path: "/v1/payments/" + p["id"].(string), key: o.viewer()}, 200)
+	require.Equal(t, "paid", got["status"])
+}
+
+// signStripe signs an event as Stripe does: t=<unix>,v1=HMAC-SHA256(secret, "<t>.<body>").
+func signStripe(secret string, body []byte) map[string]string {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return map[string]string{"Stripe-Signature": "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))}
+}
+
+// TestStripePaymentEndToEnd: with the organisation's Stripe key the run's
+// payment link is a Checkout Session made through stripe-go; Stripe's
+// signed checkout.session.completed marks the payment paid and signals the
+// run; a replayed event changes nothing.
+func TestStripePaymentEndToEnd(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	key, whsec := "sk_test_"+o.id, "whsec_"+o.id
+	for name, v := range map[string]string{"stripe_secret_key": key, "stripe_webhook_secret": whsec} {
+		expect(t, req{method: "PUT", path: "/v1/secrets/" + name, key: o.admin(), body: map[string]any{"value": v}}, 204)
+	}
+	run := o.start(t, o.deploy(t, paymentFlow), nil)
+	var pays []map[string]any
+	require.Eventually(t, func() bool {
+		pays = items(t, expect(t, req{method: "GET", path: "/v1/payments", key: o.viewer()}, 200))
+		return len(pays) == 1 && pays[0]["status"] == "open"
+	}, 30*time.Second, 50*time.Millisecond)
+	p := pays[0]
+	require.Equal(t, "stripe", p["provider"])
+	require.True(t, strings.HasPrefix(p["url"].(string), "https://checkout.stripe.test/cs_test_"))
+	require.Len(t, env.providers.requests("Bearer "+key), 1, "one Checkout Session")
+
+	event, _ := json.Marshal(map[string]any{"id": "evt_1", "type": "checkout.session.completed", "data": map[string]any{"object": map[string]any{
+		"id": p["providerId"], "object": "checkout.session", "payment_status": "paid", "metadata": map[string]string{"sb_payment": p["id"].(string), "sb_org": o.id}}}})
+	path := "/providers/" + o.id + "/stripe"
+	requireProblem(t, do(t, req{method: "POST", path: path, body: event, contentType: "application/json", headers: signStripe("whsec_wrong", event)}), 401, "unauthorized")
+	got := expect(t, req{method: "POST", path: path, body: event, contentType: "application/json", headers: signStripe(whsec, event)}, 200)
+	require.Equal(t, 1.0, got["applied"])
+	got = expect(t, req{method: "POST", path: path, body: event, contentType: "application/json", headers: signStripe(whsec, event)}, 200)
+	require.Equal(t, 0.0, got["applied"], "Stripe's retry changes nothing")
+	r := o.waitRun(t, run, "completed")
+	require.Equal(t, "paid", jget(r, "output.status"))
+	require.Equal(t, "stripe", jget(r, "output.provider"))
+	require.Len(t, o.events(t, "payment.succeeded"), 1)
+	// the sandbox page does not take a Stripe payment
+	other, _ := json.Marshal(map[string]any{"id": "evt_2", "type": "customer.created", "data": map[string]any{"object": map[string]any{}}})
+	got = expect(t, req{method: "POST", path: path, body: other, contentType: "application/json", headers: signStripe(whsec, other)}, 200)
+	require.Equal(t, 1.0, got["ignored"])
 }

@@ -138,6 +138,7 @@ func New(o Options) *Server {
 	s.recordSchemaRoutes()
 	s.calendarRoutes()
 	s.articleRoutes()
+	s.paymentRoutes()
 	s.opportunityRoutes()
 	s.quoteRoutes()
 	s.contractRoutes()

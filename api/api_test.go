@@ -230,6 +230,8 @@ func TestTenantIsolation(t *testing.T) {
 	payment := &domain.Payment{OrgID: a.id, Provider: "sandbox", Kind: "checkout", Amount: 100, Currency: "EUR", Description: "private payment",
 		LineItems: []domain.LineItem{{Product: "x", Quantity: 1, UnitPrice: 100}}}
 	require.NoError(t, env.store.CreatePayment(t.Context(), payment))
+	document := &domain.Document{OrgID: a.id, Title: "private document", HTML: "<p>private</p>", SHA256: "00"}
+	require.NoError(t, env.store.CreateDocument(t.Context(), document))
 	expect(t, req{method: "PUT", path: "/v1/calendars/private-hours", key: a.admin(), body: map[string]any{"timezone": "Asia/Tokyo",
 		"week": map[string]any{"mon": []any{map[string]any{"start": 0, "end": 60}}}}}, 200)
 	expect(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: a.admin(), body: map[string]any{"schema": map[string]any{"type": "object", "title": "A's private schema"}}}, 200)
@@ -272,6 +274,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"DELETE", "/v1/customers/" + cust, nil},
 		{"GET", "/v1/articles/" + article, nil},
 		{"GET", "/v1/payments/" + payment.ID, nil},
+		{"GET", "/v1/documents/" + document.ID, nil},
 		{"PATCH", "/v1/articles/" + article, map[string]any{"title": "Stolen"}},
 		{"DELETE", "/v1/articles/" + article, nil},
 		{"GET", "/v1/calendars/private-hours", nil},

@@ -41,6 +41,15 @@ func (s *Server) paymentRoutes() {
 			}
 			return &bodyOut[domain.Payment]{*p}, nil
 		})
+	op(s, domain.RoleViewer, huma.Operation{OperationID: "get-document", Method: http.MethodGet, Path: "/v1/documents/{id}",
+		Summary: "Get a document docs.render made (its HTML and SHA-256)", Tags: []string{"documents"}},
+		func(ctx context.Context, in *idInput) (*bodyOut[domain.Document], error) {
+			d, err := s.store.GetDocument(ctx, principal(ctx).OrgID, in.ID)
+			if err != nil {
+				return nil, storeErr(err, "document "+in.ID)
+			}
+			return &bodyOut[domain.Document]{*d}, nil
+		})
 	s.engine.GET("/p/payments/:token", s.paymentPage)
 	s.engine.POST("/p/payments/:token", s.paymentDecision)
 }

@@ -37,9 +37,9 @@ type Campaign struct {
 	// Metrics count the enrollments that reached each step: computed for
 	// GET /v1/campaigns/{id} only (CampaignMetrics), never on the write path.
 	Metrics   *CampaignCounts `json:"metrics,omitempty"`
-	Version   int            `json:"version"`
-	CreatedAt time.Time      `json:"createdAt"`
-	UpdatedAt time.Time      `json:"updatedAt"`
+	Version   int             `json:"version"`
+	CreatedAt time.Time       `json:"createdAt"`
+	UpdatedAt time.Time       `json:"updatedAt"`
 }
 
 // CampaignCounts are a campaign's metrics.

@@ -53,3 +53,23 @@ type PaymentRepo interface {
 	// ListPayments lists payments newest first.
 	ListPayments(ctx context.Context, orgID string, p Page) ([]Payment, error)
 }
+
+// Document is an HTML document docs.render made from an organisation's
+// template and a run's data, kept with its SHA-256 (hex).
+type Document struct {
+	ID         string    `json:"id"`
+	OrgID      string    `json:"-"`
+	Title      string    `json:"title"`
+	Template   string    `json:"template"`
+	HTML       string    `json:"html"`
+	SHA256     string    `json:"sha256"`
+	CustomerID string    `json:"customerId,omitempty"`
+	RunID      string    `json:"runId,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// DocumentRepo stores rendered documents.
+type DocumentRepo interface {
+	CreateDocument(ctx context.Context, d *Document) error
+	GetDocument(ctx context.Context, orgID, id string) (*Document, error)
+}

@@ -138,4 +138,5 @@ type Repo interface {
 	TicketRepo
 	CampaignRepo
 	PaymentRepo
+	DocumentRepo
 }

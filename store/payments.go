@@ -96,3 +96,23 @@ func (r *repo) ListPayments(ctx context.Context, orgID string, p domain.Page) ([
 	q, args := newestFirst(`SELECT `+paymentCols+` FROM payments WHERE org_id = ?`, []any{orgID}, p)
 	return list(ctx, r, "list payments", scanPayment, q, args...)
 }
+
+// Documents (domain.DocumentRepo).
+
+const documentCols = `org_id, id, title, template, html, sha256, customer_id, run_id, created_at`
+
+func (r *repo) CreateDocument(ctx context.Context, d *domain.Document) error {
+	if err := need("document", "orgId", d.OrgID, "sha256", d.SHA256); err != nil {
+		return err
+	}
+	d.ID, d.CreatedAt = newID(d.ID), stamp(d.CreatedAt)
+	_, err := r.exec(ctx, `INSERT INTO documents (`+documentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.OrgID, d.ID, d.Title, d.Template, d.HTML, d.SHA256, d.CustomerID, d.RunID, r.ts(d.CreatedAt))
+	return wrap("create document", err)
+}
+
+func (r *repo) GetDocument(ctx context.Context, orgID, id string) (*domain.Document, error) {
+	return get(ctx, r, "document "+id, func(s scanner) (d domain.Document, err error) {
+		return d, s.Scan(&d.OrgID, &d.ID, &d.Title, &d.Template, &d.HTML, &d.SHA256, &d.CustomerID, &d.RunID, scanTime(&d.CreatedAt))
+	}, `SELECT `+documentCols+` FROM documents WHERE org_id = ? AND id = ?`, orgID, id)
+}

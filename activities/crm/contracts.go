@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"encoding/json"
-	"strings"
 
 	"switchboard/domain"
 	"switchboard/dsl"
@@ -89,5 +88,5 @@ func (a *actions) sendContract(ctx context.Context, args map[string]any) (any, e
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"contract": c, "url": strings.TrimSuffix(a.publicURL, "/") + "/p/contracts/" + sent.Token}, nil
+	return map[string]any{"contract": c, "url": a.link("contracts", sent.Token)}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -34,7 +35,7 @@ type Options struct {
 
 // Actions are the declarations of the crm.* actions.
 func Actions() []dsl.Action {
-	return slices.Concat(customerActions(), opportunityActions(), quoteActions(), contractActions(), ticketActions(), campaignActions(), timelineActions(), calendarActions())
+	return slices.Concat(customerActions(), opportunityActions(), quoteActions(), contractActions(), ticketActions(), campaignActions(), timelineActions(), calendarActions(), documentActions())
 }
 
 // Implementations returns each action's implementation by name.
@@ -67,6 +68,8 @@ func Implementations(o Options) map[string]activities.Func {
 		"crm.suppression.check":  a.checkSuppression,
 		"crm.timeline.log":       a.logTimeline,
 		"crm.calendar.deadline":  a.calendarDeadline,
+		"docs.render":            a.renderDocument,
+		"esign.request":          a.requestSignature,
 	}
 	for name, fn := range impls {
 		impls[name] = a.guard(name, fn)
@@ -103,6 +106,11 @@ func (a *actions) guard(name string, fn activities.Func) activities.Func {
 		out, err := fn(context.WithValue(ctx, callKey{}, c), args)
 		return out, typed(name, err)
 	}
+}
+
+// link is a public link of kind (quotes, contracts) with token.
+func (a *actions) link(kind, token string) string {
+	return strings.TrimSuffix(a.publicURL, "/") + "/p/" + kind + "/" + token
 }
 
 func callOf(ctx context.Context) call {

@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"encoding/json"
-	"strings"
 
 	"switchboard/domain"
 	"switchboard/dsl"
@@ -82,5 +81,5 @@ func (a *actions) sendQuote(ctx context.Context, args map[string]any) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"quote": q, "url": strings.TrimSuffix(a.publicURL, "/") + "/p/quotes/" + sent.Token}, nil
+	return map[string]any{"quote": q, "url": a.link("quotes", sent.Token)}, nil
 }

@@ -35,7 +35,14 @@ type DocumentData struct {
 	Customer    *domain.Customer    // the quote's customer
 	Opportunity *domain.Opportunity // the quote's deal
 	Quote       *domain.Quote       // the accepted quote: lines, totals, currency
+	// Data is the data a run gives docs.render (its lists at most
+	// MaxDocumentList long).
+	Data map[string]any
 }
+
+// MaxDocumentList bounds every list in a rendered document's Data, so that
+// two nested ranges stay cheap.
+const MaxDocumentList = 1000
 
 // DocumentSigner names who is asked to sign.
 type DocumentSigner struct{ Name, Email string }
@@ -227,9 +234,9 @@ func rangesOverData(p *parse.PipeNode, top bool) bool {
 	}
 	switch a := p.Cmds[0].Args[0].(type) {
 	case *parse.FieldNode: // .A.B: the root only at the top level, where dot is the data
-		return top && rangeable[strings.Join(a.Ident, ".")]
+		return top && (rangeable[strings.Join(a.Ident, ".")] || (len(a.Ident) > 1 && a.Ident[0] == "Data"))
 	case *parse.VariableNode: // $.A.B
-		return len(a.Ident) > 1 && a.Ident[0] == "$" && rangeable[strings.Join(a.Ident[1:], ".")]
+		return len(a.Ident) > 1 && a.Ident[0] == "$" && (rangeable[strings.Join(a.Ident[1:], ".")] || (len(a.Ident) > 2 && a.Ident[1] == "Data"))
 	}
 	return false
 }

@@ -121,3 +121,16 @@ func TestDSLReferenceExamples(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, ran, 12, "fewer runnable examples than expected")
 }
+
+// TestConnectorExamples compiles every workflow example in connectors.md
+// against the catalog: the actions, their inputs and the triggers exist.
+func TestConnectorExamples(t *testing.T) {
+	t.Parallel()
+	reg := catalog.Registry()
+	exs := examples(t, "connectors.md")
+	require.GreaterOrEqual(t, len(exs), 3)
+	for _, ex := range exs {
+		_, diags := dsl.Compile("connectors.md", []byte(ex.src), dsl.Options{Registry: reg})
+		require.Empty(t, diags, "example at connectors.md line %d does not compile", ex.line)
+	}
+}

@@ -22,7 +22,6 @@ import (
 //
 //	sendgrid  sendgrid_webhook_key   (the event webhook's verification key)
 //	stripe    stripe_webhook_secret  (the endpoint's signing secret, whsec_...)
-//	slack     slack_signing_secret   (interactivity: buttons in messages)
 //
 // A delivery is answered 2xx only once everything it reports is recorded;
 // recording is idempotent, so the provider's retries of a batch change
@@ -30,7 +29,6 @@ import (
 var providerSecrets = map[string]string{
 	"sendgrid": "sendgrid_webhook_key",
 	"stripe":   "stripe_webhook_secret",
-	"slack":    "slack_signing_secret",
 }
 
 // ProviderAnswer is what a provider endpoint answers: how many of the

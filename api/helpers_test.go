@@ -140,14 +140,15 @@ func runMain(m *testing.M) int {
 		return fail("search attributes", err)
 	}
 
-	a := api.New(api.Options{Store: st, Temporal: tc, Keyring: env.keyring, Logger: quiet})
+	env.providers = newFakeProviders()
+	ps := httptest.NewServer(env.providers)
+	defer ps.Close()
+	env.providers.url = ps.URL
+	a := api.New(api.Options{Store: st, Temporal: tc, Keyring: env.keyring, Logger: quiet, SlackURL: ps.URL + "/api/"})
 	hs := httptest.NewServer(a.Handler())
 	defer hs.Close()
 	env.url = hs.URL
 
-	env.providers = newFakeProviders()
-	ps := httptest.NewServer(env.providers)
-	defer ps.Close()
 	w, err := platform.New(platform.Options{Client: tc, Store: st, Logger: quiet, Keys: env.keyring,
 		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true}, PublicURL: hs.URL,
 			Providers: catalog.Providers{SendGrid: ps.URL, Stripe: ps.URL, Slack: ps.URL + "/api/"}}})

@@ -22,6 +22,7 @@ import (
 //
 //	sendgrid  sendgrid_webhook_key   (the event webhook's verification key)
 //	stripe    stripe_webhook_secret  (the endpoint's signing secret, whsec_...)
+//	slack     slack_signing_secret   (interactivity: buttons that decide tasks, slack.go)
 //
 // A delivery is answered 2xx only once everything it reports is recorded;
 // recording is idempotent, so the provider's retries of a batch change
@@ -29,6 +30,7 @@ import (
 var providerSecrets = map[string]string{
 	"sendgrid": "sendgrid_webhook_key",
 	"stripe":   "stripe_webhook_secret",
+	"slack":    "slack_signing_secret",
 }
 
 // ProviderAnswer is what a provider endpoint answers: how many of the
@@ -83,6 +85,8 @@ func (s *Server) provider(c *gin.Context) {
 		answer, err = s.sendGridEvents(ctx, org, body)
 	case "stripe":
 		answer, err = s.stripeEvent(ctx, org, body)
+	case "slack":
+		answer, err = s.slackInteraction(ctx, org, body)
 	default:
 		err = problem(http.StatusNotFound, ProbNotFound, "no provider endpoint at this address")
 	}

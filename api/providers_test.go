@@ -28,11 +28,18 @@ import (
 // organisation's key sent (tests run in parallel; each org has its own key).
 type fakeProviders struct {
 	mu   sync.Mutex
-	sent map[string][]json.RawMessage // by Authorization header
+	sent map[string][]json.RawMessage // by Authorization header (Slack: by token)
 	n    int
+	url  string
+	// slackEmails maps Slack user ids to the email addresses users.info gives
+	slackEmails map[string]string
+	// replies are the bodies posted to Slack response URLs, by path
+	replies map[string][]json.RawMessage
 }
 
-func newFakeProviders() *fakeProviders { return &fakeProviders{sent: map[string][]json.RawMessage{}} }
+func newFakeProviders() *fakeProviders {
+	return &fakeProviders{sent: map[string][]json.RawMessage{}, slackEmails: map[string]string{}, replies: map[string][]json.RawMessage{}}
+}
 
 func (f *fakeProviders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
@@ -64,9 +71,39 @@ func (f *fakeProviders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "object": "checkout.session", "url": "https://checkout.stripe.test/" + id,
 			"payment_status": "unpaid", "metadata": map[string]string{"sb_payment": form.Get("metadata[sb_payment]"), "sb_org": form.Get("metadata[sb_org]")}})
+	case r.Method == http.MethodPost && r.URL.Path == "/api/chat.postMessage":
+		form, _ := url.ParseQuery(string(body))
+		b, _ := json.Marshal(map[string]string{"channel": form.Get("channel"), "text": form.Get("text"), "blocks": form.Get("blocks")})
+		f.mu.Lock()
+		f.sent["slack "+form.Get("token")] = append(f.sent["slack "+form.Get("token")], b)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok": true, "channel": "C0DEALS", "ts": "1700000000.000100"}`))
+	case r.Method == http.MethodPost && r.URL.Path == "/api/users.info":
+		form, _ := url.ParseQuery(string(body))
+		f.mu.Lock()
+		email, ok := f.slackEmails[form.Get("user")]
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			_, _ = w.Write([]byte(`{"ok": false, "error": "user_not_found"}`))
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "user": map[string]any{"id": form.Get("user"), "profile": map[string]any{"email": email}}})
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/slack/responses/"):
+		f.mu.Lock()
+		f.replies[r.URL.Path] = append(f.replies[r.URL.Path], body)
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+func (f *fakeProviders) slackReplies(path string) []json.RawMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]json.RawMessage(nil), f.replies[path]...)
 }
 
 func (f *fakeProviders) requests(auth string) []json.RawMessage {
@@ -320,5 +357,108 @@ func TestStripePaymentEndToEnd(t *testing.T) {
 	// the sandbox page does not take a Stripe payment
 	other, _ := json.Marshal(map[string]any{"id": "evt_2", "type": "customer.created", "data": map[string]any{"object": map[string]any{}}})
 	got = expect(t, req{method: "POST", path: path, body: other, contentType: "application/json", headers: signStripe(whsec, other)}, 200)
+	require.Equal(t, 1.0, got["ignored"])
+}
+
+// signSlack signs a request as Slack does: v0=HMAC-SHA256(secret, "v0:<ts>:<body>").
+func signSlack(secret string, body []byte) map[string]string {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("v0:" + ts + ":"))
+	m.Write(body)
+	return map[string]string{"X-Slack-Signature": "v0=" + hex.EncodeToString(m.Sum(nil)), "X-Slack-Request-Timestamp": ts}
+}
+
+// TestSlackButtonDecidesTask: a run posts an approval request with Block
+// Kit buttons to Slack and waits on its approval step; clicking a button
+// (Slack's signed interaction) decides the task as the organisation's user
+// with that email address — with their role checked by the run. Someone
+// unknown, or without the role, decides nothing and is told why.
+func TestSlackButtonDecidesTask(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	token, signing := "xoxb-"+o.id, "slack-signing-"+o.id
+	for name, v := range map[string]string{"slack_bot_token": token, "slack_signing_secret": signing} {
+		expect(t, req{method: "PUT", path: "/v1/secrets/" + name, key: o.admin(), body: map[string]any{"value": v}}, 204)
+	}
+	env.providers.mu.Lock()
+	env.providers.slackEmails["U_ADMIN_"+o.id] = "Admin@acme.test"
+	env.providers.slackEmails["U_OPER_"+o.id] = "operator@acme.test"
+	env.providers.slackEmails["U_STRANGER_"+o.id] = "stranger@elsewhere.test"
+	env.providers.mu.Unlock()
+	run := o.start(t, o.deploy(t, `switchboard: v1
+name: discount-approval
+steps:
+  - id: ask
+    call: slack.postMessage
+    with:
+      channel: '#deals'
+      text: Approve a 15% discount?
+      blocks:
+        - type: actions
+          elements:
+            - {type: button, action_id: 'switchboard:approve', text: {type: plain_text, text: Approve}, value: '${ run.id + "|approve" }'}
+            - {type: button, action_id: 'switchboard:reject', text: {type: plain_text, text: Reject}, value: '${ run.id + "|approve" }'}
+  - id: approve
+    approval: {title: Approve a 15% discount, assignees: {role: admin}, timeout: 1h}
+output: ${ steps.approve.output }
+`), nil)
+	var posted []json.RawMessage
+	require.Eventually(t, func() bool { posted = env.providers.requests("slack " + token); return len(posted) == 1 }, 30*time.Second, 50*time.Millisecond)
+	var msg struct{ Channel, Blocks string }
+	require.NoError(t, json.Unmarshal(posted[0], &msg))
+	require.Equal(t, "#deals", msg.Channel)
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(msg.Blocks), &blocks))
+	approve := blocks[0].Elements[0]
+	require.Equal(t, "switchboard:approve", approve.ActionID)
+	require.Equal(t, run+"|approve", approve.Value)
+	// the task is open before anyone clicks
+	require.Eventually(t, func() bool { return len(items(t, expect(t, req{method: "GET", path: "/v1/tasks", key: o.admin()}, 200))) == 1 },
+		30*time.Second, 50*time.Millisecond)
+
+	click := func(user, responsePath string) []byte {
+		payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]any{"id": user},
+			"actions":      []any{map[string]any{"action_id": approve.ActionID, "value": approve.Value, "type": "button"}},
+			"response_url": env.providers.url + responsePath})
+		return []byte(url.Values{"payload": {string(payload)}}.Encode())
+	}
+	path := "/providers/" + o.id + "/slack"
+	send := func(body []byte, headers map[string]string) *resp {
+		return do(t, req{method: "POST", path: path, body: body, contentType: "application/x-www-form-urlencoded", headers: headers})
+	}
+	body := click("U_ADMIN_"+o.id, "/slack/responses/forged")
+	requireProblem(t, send(body, signSlack("not-the-secret", body)), 401, "unauthorized")
+
+	for _, who := range []string{"U_STRANGER_", "U_OPER_", "U_NOBODY_"} {
+		body := click(who+o.id, "/slack/responses/"+who+o.id)
+		got := expect(t, req{method: "POST", path: path, body: body, contentType: "application/x-www-form-urlencoded", headers: signSlack(signing, body)}, 200)
+		require.Equal(t, 1.0, got["ignored"], who)
+		if who == "U_NOBODY_" {
+			continue
+		}
+		replies := env.providers.slackReplies("/slack/responses/" + who + o.id)
+		require.Len(t, replies, 1, who)
+		require.Contains(t, string(replies[0]), `"response_type":"ephemeral"`, "only the clicker is told")
+	}
+	require.Contains(t, string(env.providers.slackReplies("/slack/responses/U_STRANGER_" + o.id)[0]), "not a user of this Switchboard organisation")
+	require.Contains(t, string(env.providers.slackReplies("/slack/responses/U_OPER_" + o.id)[0]), "Not decided")
+
+	body = click("U_ADMIN_"+o.id, "/slack/responses/admin")
+	got := expect(t, req{method: "POST", path: path, body: body, contentType: "application/x-www-form-urlencoded", headers: signSlack(signing, body)}, 200)
+	require.Equal(t, 1.0, got["applied"])
+	r := o.waitRun(t, run, "completed")
+	require.Equal(t, true, jget(r, "output.approved"))
+	require.Equal(t, "admin@acme.test", jget(r, "output.decidedBy"))
+	reply := env.providers.slackReplies("/slack/responses/admin")
+	require.Len(t, reply, 1)
+	require.JSONEq(t, `{"text": "Approved by admin@acme.test.", "replace_original": true}`, string(reply[0]))
+	// a second click: the task is decided
+	got = expect(t, req{method: "POST", path: path, body: body, contentType: "application/x-www-form-urlencoded", headers: signSlack(signing, body)}, 200)
 	require.Equal(t, 1.0, got["ignored"])
 }

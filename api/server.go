@@ -49,6 +49,9 @@ type Options struct {
 	// https://sb.example.com; default the scheme and host of the request
 	// that issues the link.
 	PublicURL string
+	// SlackURL is Slack's Web API base (the bot token resolves who clicked
+	// a button); default https://slack.com/api/.
+	SlackURL string
 }
 
 // Server is the HTTP API.

@@ -137,37 +137,48 @@ func (s *Server) taskRoutes() {
 		Summary: "Approve or reject an open task", Tags: []string{"tasks"},
 		Description: "The decision is checked by the run itself (assignee, role, form data) before it is accepted. A task already decided answers 409."},
 		func(ctx context.Context, in *decideInput) (*decideOut, error) {
-			pr := principal(ctx)
-			info, err := s.describe(ctx, in.Run)
+			res, err := s.decide(ctx, in.Run, in.Task, in.Body)
 			if err != nil {
 				return nil, err
 			}
-			if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-				return nil, problem(http.StatusConflict, ProbConflict, "run %s has finished (%s): its tasks are closed", in.Run, statusNames[info.GetStatus()])
-			}
-			by := pr.Email
-			if by == "" {
-				by = pr.UserID
-			}
-			d := workflows.Decision{Task: in.Task, Approved: in.Body.Approved, Comment: in.Body.Comment, Data: in.Body.Data,
-				By: by, Roles: []string{string(pr.Role)}}
-			tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-			defer cancel()
-			h, err := s.temporal.UpdateWorkflow(tctx, client.UpdateWorkflowOptions{WorkflowID: s.workflowID(ctx, in.Run),
-				UpdateName: workflows.UpdateDecide, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted})
-			var res map[string]any
-			if err == nil {
-				err = h.Get(tctx, &res)
-			}
-			if err != nil {
-				return nil, decisionErr(err, in.Run, in.Task)
-			}
-			s.audit(ctx, "task.decide", "run/"+in.Run+"/task/"+in.Task, map[string]any{"approved": d.Approved, "comment": d.Comment})
 			out := &decideOut{}
 			out.Body.Task, _ = res["task"].(string)
-			out.Body.Approved = d.Approved
+			out.Body.Approved = in.Body.Approved
 			return out, nil
 		})
+}
+
+// decide decides a task of a run of the principal's organisation as the
+// principal (the API, or a Slack button resolved to a platform user): the
+// run's update validator checks the assignee, role and form; the decision
+// is audited.
+func (s *Server) decide(ctx context.Context, run, task string, in Decision) (map[string]any, error) {
+	pr := principal(ctx)
+	info, err := s.describe(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return nil, problem(http.StatusConflict, ProbConflict, "run %s has finished (%s): its tasks are closed", run, statusNames[info.GetStatus()])
+	}
+	by := pr.Email
+	if by == "" {
+		by = pr.UserID
+	}
+	d := workflows.Decision{Task: task, Approved: in.Approved, Comment: in.Comment, Data: in.Data, By: by, Roles: []string{string(pr.Role)}}
+	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	h, err := s.temporal.UpdateWorkflow(tctx, client.UpdateWorkflowOptions{WorkflowID: s.workflowID(ctx, run),
+		UpdateName: workflows.UpdateDecide, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	var res map[string]any
+	if err == nil {
+		err = h.Get(tctx, &res)
+	}
+	if err != nil {
+		return nil, decisionErr(err, run, task)
+	}
+	s.audit(ctx, "task.decide", "run/"+run+"/task/"+task, map[string]any{"approved": d.Approved, "comment": d.Comment})
+	return res, nil
 }
 
 // decisionErr maps the interpreter's typed rejections to problems.

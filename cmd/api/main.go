@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer rt.Close()
 	srv := api.New(api.Options{Store: rt.Store, Temporal: rt.Temporal, Namespace: rt.Namespace, TaskQueue: rt.TaskQueue,
-		Keyring: rt.Keys, Logger: rt.Log, Metrics: rt.Metrics, Dev: rt.Mode == "dev", MaxWebhookBytes: rt.WebhookMaxBytes, PublicURL: rt.Config.PublicURL})
+		Keyring: rt.Keys, Logger: rt.Log, Metrics: rt.Metrics, Dev: rt.Mode == "dev", MaxWebhookBytes: rt.WebhookMaxBytes, PublicURL: rt.Config.PublicURL, SlackURL: rt.Config.SlackURL})
 	rt.Log.Info("switchboard-api listening", "addr", rt.Listen, "temporal", rt.Config.Temporal, "namespace", rt.Namespace)
 	return envcfg.Serve(ctx, rt.Listen, srv.Handler(), rt.Log)
 }

@@ -419,7 +419,9 @@ output: ${ steps.approve.output }
 	require.Equal(t, "switchboard:approve", approve.ActionID)
 	require.Equal(t, run+"|approve", approve.Value)
 	// the task is open before anyone clicks
-	require.Eventually(t, func() bool { return len(items(t, expect(t, req{method: "GET", path: "/v1/tasks", key: o.admin()}, 200))) == 1 },
+	require.Eventually(t, func() bool {
+		return len(items(t, expect(t, req{method: "GET", path: "/v1/tasks", key: o.admin()}, 200))) == 1
+	},
 		30*time.Second, 50*time.Millisecond)
 
 	click := func(user, responsePath string) []byte {

@@ -232,6 +232,7 @@ func TestTenantIsolation(t *testing.T) {
 	require.NoError(t, env.store.CreatePayment(t.Context(), payment))
 	document := &domain.Document{OrgID: a.id, Title: "private document", HTML: "<p>private</p>", SHA256: "00"}
 	require.NoError(t, env.store.CreateDocument(t.Context(), document))
+	expect(t, req{method: "PUT", path: "/v1/email-templates/private-mail", key: a.admin(), body: map[string]any{"subject": "Private offer", "text": "secret"}}, 200)
 	expect(t, req{method: "PUT", path: "/v1/calendars/private-hours", key: a.admin(), body: map[string]any{"timezone": "Asia/Tokyo",
 		"week": map[string]any{"mon": []any{map[string]any{"start": 0, "end": 60}}}}}, 200)
 	expect(t, req{method: "PUT", path: "/v1/record-schemas/customer", key: a.admin(), body: map[string]any{"schema": map[string]any{"type": "object", "title": "A's private schema"}}}, 200)
@@ -275,6 +276,8 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", "/v1/articles/" + article, nil},
 		{"GET", "/v1/payments/" + payment.ID, nil},
 		{"GET", "/v1/documents/" + document.ID, nil},
+		{"GET", "/v1/email-templates/private-mail", nil},
+		{"DELETE", "/v1/email-templates/private-mail", nil},
 		{"PATCH", "/v1/articles/" + article, map[string]any{"title": "Stolen"}},
 		{"DELETE", "/v1/articles/" + article, nil},
 		{"GET", "/v1/calendars/private-hours", nil},
@@ -327,9 +330,9 @@ func TestTenantIsolation(t *testing.T) {
 		"/v1/customers", "/v1/customers?q=private", "/v1/customers?email=private", "/v1/events", "/v1/triggers", "/v1/webhooks/deliveries",
 		"/v1/opportunities", "/v1/opportunities?customer=" + cust, "/v1/quotes", "/v1/quotes?opportunity=" + deal, "/v1/calendars", "/v1/articles", "/v1/articles?q=runbook",
 		"/v1/contracts", "/v1/contracts?customer=" + cust, "/v1/contract-templates", "/v1/tickets", "/v1/tickets?customer=" + cust, "/v1/sla-policies",
-		"/v1/campaigns", "/v1/suppressions", "/v1/payments"} {
+		"/v1/campaigns", "/v1/suppressions", "/v1/payments", "/v1/email-templates"} {
 		cases = append(cases, scenario{name: "list " + path, path: path, key: b.owner(), status: 200,
-			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook", contract, "private-msa", "private terms", ticket, "Private trouble", "private-sla", "99h", campaign, "Private launch", "muted@acme.test", payment.ID, "private payment"}})
+			notContains: []string{name, appr, run, task, "private-token", "private-subject", a.id, a.users["viewer"], cust, "private@acme.test", deal, "Private Deal", quote, "private-hours", "Asia/Tokyo", article, "Private runbook", contract, "private-msa", "private terms", ticket, "Private trouble", "private-sla", "99h", campaign, "Private launch", "muted@acme.test", payment.ID, "private payment", "private-mail", "Private offer"}})
 	}
 	runScenarios(t, cases)
 	requireEveryIDEndpoint(t, cases, map[string]string{
@@ -339,6 +342,7 @@ func TestTenantIsolation(t *testing.T) {
 		"PUT /v1/calendars/{name}":              "sets B's own calendar",
 		"PUT /v1/contract-templates/{name}":     "sets B's own template",
 		"PUT /v1/sla-policies/{name}":           "sets B's own policy",
+		"PUT /v1/email-templates/{name}":        "sets B's own template",
 	})
 
 	// B may use the same names, independently of A

@@ -464,3 +464,32 @@ output: ${ steps.approve.output }
 	got = expect(t, req{method: "POST", path: path, body: body, contentType: "application/x-www-form-urlencoded", headers: signSlack(signing, body)}, 200)
 	require.Equal(t, 1.0, got["ignored"])
 }
+
+func TestEmailTemplates(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	tpl := map[string]any{"subject": "Welcome, {{ customer.firstName }}", "text": "Code {{ vars.code }}", "html": "<p>{{ vars.code }}</p>"}
+	requireProblem(t, do(t, req{method: "PUT", path: "/v1/email-templates/welcome", key: o.builder(), body: tpl}), 403, "forbidden")
+	got := expect(t, req{method: "PUT", path: "/v1/email-templates/welcome", key: o.admin(), body: tpl}, 200)
+	require.Equal(t, "welcome", got["name"])
+	bad := do(t, req{method: "PUT", path: "/v1/email-templates/Bad%20Name", key: o.admin(), body: map[string]any{"subject": "{{ secret }}"}})
+	requireProblem(t, bad, 422, "validation")
+	require.Contains(t, string(bad.body), "name")
+	require.Contains(t, string(bad.body), "{{ secret }} is not a variable")
+	require.Len(t, items(t, expect(t, req{method: "GET", path: "/v1/email-templates", key: o.viewer()}, 200)), 1)
+	require.Equal(t, "Code {{ vars.code }}", expect(t, req{method: "GET", path: "/v1/email-templates/welcome", key: o.viewer()}, 200)["text"])
+
+	// a run sends it to a customer, filled with the step's variables
+	cust := expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Grace Hopper", "email": "grace@example.com"}}, 201)["id"].(string)
+	run := o.start(t, o.deploy(t, "switchboard: v1\nname: templated\ninput: {type: object, properties: {c: {type: string}}}\nsteps:\n  - call: email.send\n    with: {template: welcome, customerId: '${ input.c }', variables: {code: 'A&B'}}\n"), map[string]any{"c": cust})
+	o.waitRun(t, run, "completed")
+	box := items(t, expect(t, req{method: "GET", path: "/v1/outbox", key: o.viewer()}, 200))
+	require.Len(t, box, 1)
+	require.Equal(t, "grace@example.com", box[0]["to"])
+	require.Equal(t, "Welcome, Grace", box[0]["subject"])
+	require.Equal(t, "Code A&B", jget(box[0], "body.text"))
+	require.Equal(t, "<p>A&amp;B</p>", jget(box[0], "body.html"))
+
+	expect(t, req{method: "DELETE", path: "/v1/email-templates/welcome", key: o.admin()}, 204)
+	requireProblem(t, do(t, req{method: "GET", path: "/v1/email-templates/welcome", key: o.viewer()}), 404, "not-found")
+}

@@ -142,6 +142,7 @@ func New(o Options) *Server {
 	s.calendarRoutes()
 	s.articleRoutes()
 	s.paymentRoutes()
+	s.mailTemplateRoutes()
 	s.opportunityRoutes()
 	s.quoteRoutes()
 	s.contractRoutes()

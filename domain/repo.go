@@ -139,4 +139,5 @@ type Repo interface {
 	CampaignRepo
 	PaymentRepo
 	DocumentRepo
+	MailTemplateRepo
 }

@@ -59,12 +59,14 @@ func Action() dsl.Action {
 	return dsl.Action{
 		Name:  "email.send",
 		Title: "Send an email",
-		Description: "Sends an email: `to`, `subject`, `text` and/or `html` (sanitised), optionally `from` and the `customerId` / `campaignId` " +
-			"it concerns (a campaign email rendered by crm.campaign.render). With the organisation's secret `sendgrid_api_key` it goes through " +
+		Description: "Sends an email: `to`, `subject`, `text` and/or `html` (sanitised) — or an organisation's email `template` " +
+			"(GET /v1/email-templates) filled with `variables` and the customer's data — optionally `from` and the `customerId` / `campaignId` " +
+			"it concerns (`to` defaults to the customer's address). With the organisation's secret `sendgrid_api_key` it goes through " +
 			"SendGrid (its event webhook then reports delivered/opened/clicked/bounced); without it, to the organisation's outbox " +
 			"(GET /v1/outbox). Once per step, however often the activity is retried. A suppressed address fails with `Suppressed` (not retried).",
-		Input: json.RawMessage(`{"type": "object", "required": ["to", "subject"], "additionalProperties": false, "properties": {
+		Input: json.RawMessage(`{"type": "object", "additionalProperties": false, "properties": {
 			"to": {"type": "string", "minLength": 3, "maxLength": 254}, "from": {"type": "string", "maxLength": 254},
+			"template": {"type": "string", "minLength": 1, "maxLength": 64}, "variables": {"type": "object"},
 			"subject": {"type": "string", "minLength": 1, "maxLength": 998}, "text": {"type": "string"}, "html": {"type": "string"},
 			"customerId": {"type": "string"}, "campaignId": {"type": "string"}}}`),
 		Output: json.RawMessage(`{"type": "object", "additionalProperties": false, "required": ["messageId", "status", "provider"], "properties": {
@@ -98,6 +100,12 @@ func (s *sender) send(ctx context.Context, args map[string]any) (any, error) {
 	b, _ := json.Marshal(args)
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("email.send: "+err.Error(), ErrValidation, nil)
+	}
+	if name, _ := args["template"].(string); name != "" {
+		vars, _ := args["variables"].(map[string]any)
+		if err := s.svc.ApplyTemplate(ctx, call.Org, name, vars, &e); err != nil {
+			return nil, failure(err)
+		}
 	}
 	key, err := activities.Setting(ctx, s.o.Secrets, call.Org, SettingSendGridKey)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"switchboard/activities"
 	"switchboard/activities/email"
 	"switchboard/domain"
+	"switchboard/domain/crm"
 	"switchboard/store"
 )
 
@@ -301,4 +302,37 @@ func TestSuppressedIsNeverSent(t *testing.T) {
 	require.Equal(t, email.ErrSuppressed, cause.Type())
 	require.Empty(t, e.sg.sent())
 	require.Empty(t, e.messages(t))
+}
+
+func TestTemplate(t *testing.T) {
+	e := newEnv(t)
+	e.creds = fakeSecrets{}
+	svc := &crm.Service{Store: e.st}
+	_, err := svc.PutMailTemplate(t.Context(), "user:test", &domain.MailTemplate{OrgID: e.org, Name: "welcome",
+		Subject: "Welcome, {{ customer.firstName | \"friend\" }}", Text: "Your code is {{ vars.code }}. — {{ seller }}",
+		HTML: "<p>Your code is <b>{{ vars.code }}</b></p>"})
+	require.NoError(t, err)
+	c, err := svc.CreateCustomer(t.Context(), "user:test", &domain.Customer{OrgID: e.org, Name: "Ada Lovelace", Email: "ada@example.com"})
+	require.NoError(t, err)
+	out, err := e.send(t, "http://127.0.0.1:1", map[string]any{"template": "welcome", "customerId": c.ID, "variables": map[string]any{"code": "<42>"}}, 1, 5*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "queued", out["status"])
+	ms := e.messages(t)
+	require.Len(t, ms, 1)
+	require.Equal(t, "ada@example.com", ms[0].To, "the customer's address")
+	require.Equal(t, "Welcome, Ada", ms[0].Subject)
+	var body map[string]string
+	require.NoError(t, json.Unmarshal(ms[0].Body, &body))
+	require.Equal(t, "Your code is <42>. — acme", body["text"])
+	require.Equal(t, "<p>Your code is <b>&lt;42&gt;</b></p>", body["html"], "variables are escaped in HTML")
+
+	_, err = e.send(t, "http://127.0.0.1:1", map[string]any{"template": "nope", "to": "ada@example.com"}, 1, 5*time.Second)
+	var cause *temporal.ApplicationError
+	require.True(t, errors.As(appError(t, err), &cause))
+	require.Equal(t, email.ErrValidation, cause.Type())
+	// a template's variables are checked when it is saved
+	_, err = svc.PutMailTemplate(t.Context(), "user:test", &domain.MailTemplate{OrgID: e.org, Name: "bad", Subject: "Hi {{ password }}", Text: "x"})
+	var ve *domain.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "subject", ve.Fields[0].Field)
 }

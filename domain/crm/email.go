@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"strings"
 
 	"switchboard/domain"
@@ -14,7 +15,7 @@ import (
 var ErrSuppressed = errors.New("suppressed")
 
 // Email content limits.
-const maxEmailBody = 256 << 10
+const maxEmailBody = domain.MaxEmailBody
 
 // OutgoingEmail is an email a run sends.
 type OutgoingEmail struct {
@@ -85,4 +86,84 @@ func (s *Service) QueueEmail(ctx context.Context, actor Actor, orgID, stepID str
 		ev := messageEvent("email.queued", m)
 		return m, []*domain.Event{ev}, &domain.AuditEntry{Action: "email.queue", Target: "outbox/" + m.ID}, nil
 	})
+}
+
+// PutMailTemplate checks and stores an organisation's email template
+// (audited).
+func (s *Service) PutMailTemplate(ctx context.Context, actor Actor, t *domain.MailTemplate) (*domain.MailTemplate, error) {
+	return change(ctx, s, t.OrgID, actor, func(tx domain.Repo) (*domain.MailTemplate, []*domain.Event, *domain.AuditEntry, error) {
+		if err := tx.PutMailTemplate(ctx, t); err != nil {
+			return nil, nil, nil, err
+		}
+		return t, nil, &domain.AuditEntry{Action: "email_template.put", Target: "email-template/" + t.Name}, nil
+	})
+}
+
+// DeleteMailTemplate removes an email template (audited).
+func (s *Service) DeleteMailTemplate(ctx context.Context, actor Actor, orgID, name string) error {
+	_, err := change(ctx, s, orgID, actor, func(tx domain.Repo) (struct{}, []*domain.Event, *domain.AuditEntry, error) {
+		return struct{}{}, nil, &domain.AuditEntry{Action: "email_template.delete", Target: "email-template/" + name}, tx.DeleteMailTemplate(ctx, orgID, name)
+	})
+	return err
+}
+
+// ApplyTemplate fills e from the organisation's email template name:
+// {{ customer.* }} from the customer e.CustomerID names (and e.To from
+// their address when e has none), {{ seller }}, {{ vars.<name> }} from
+// vars (strings, numbers and booleans; other values are left out). Fields
+// e already has (subject, text, html) win over the template's.
+func (s *Service) ApplyTemplate(ctx context.Context, orgID, name string, vars map[string]any, e *OutgoingEmail) error {
+	t, err := s.Store.GetMailTemplate(ctx, orgID, name)
+	if errors.Is(err, domain.ErrNotFound) {
+		return &domain.ValidationError{Record: "email", Fields: []domain.FieldError{{Field: "template", Message: fmt.Sprintf("is %q; the organisation has no such email template", name)}}}
+	}
+	if err != nil {
+		return err
+	}
+	values := map[string]string{}
+	for k, v := range vars {
+		switch x := v.(type) {
+		case string:
+			values["vars."+k] = x
+		case float64, int, int64, bool, json.Number:
+			values["vars."+k] = fmt.Sprint(x)
+		}
+	}
+	if o, err := s.Store.GetOrg(ctx, orgID); err == nil {
+		values["seller"] = o.Name
+	}
+	if e.CustomerID != "" {
+		c, err := s.Store.GetCustomer(ctx, orgID, e.CustomerID)
+		if errors.Is(err, domain.ErrNotFound) {
+			return &domain.ValidationError{Record: "email", Fields: []domain.FieldError{{Field: "customerId", Message: "is not a customer of this organisation"}}}
+		}
+		if err != nil {
+			return err
+		}
+		first, _, _ := strings.Cut(c.Name, " ")
+		for k, v := range map[string]string{"customer.name": c.Name, "customer.firstName": first, "customer.email": c.Email,
+			"customer.company": c.Company, "customer.title": c.Title} {
+			values[k] = v
+		}
+		var custom map[string]any
+		_ = json.Unmarshal(c.Custom, &custom)
+		for k, v := range custom {
+			if v != nil {
+				values["customer.custom."+k] = fmt.Sprint(v)
+			}
+		}
+		if e.To == "" {
+			e.To = c.Email
+		}
+	}
+	if e.Subject == "" {
+		e.Subject = domain.ExpandTemplate(t.Subject, values, subjectLine)
+	}
+	if e.Text == "" && e.HTML == "" {
+		e.Text = domain.ExpandTemplate(t.Text, values, nil)
+		if t.HTML != "" {
+			e.HTML = domain.ExpandTemplate(t.HTML, values, html.EscapeString)
+		}
+	}
+	return nil
 }

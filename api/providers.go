@@ -104,9 +104,10 @@ func (s *Server) provider(c *gin.Context) {
 }
 
 // sendGridStatuses maps SendGrid's event names to message statuses;
-// processed, deferred and the rest are not tracked.
+// deferred and the rest are not tracked (processed only confirms a message
+// whose answer was lost).
 var sendGridStatuses = map[string]string{
-	"delivered": "delivered", "open": "opened", "click": "clicked", "bounce": "bounced", "dropped": "dropped",
+	"processed": "sent", "delivered": "delivered", "open": "opened", "click": "clicked", "bounce": "bounced", "dropped": "dropped",
 	"spamreport": "complained", "unsubscribe": "unsubscribed", "group_unsubscribe": "unsubscribed",
 }
 

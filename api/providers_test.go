@@ -193,7 +193,7 @@ output: {mail: '${ steps.mailed.output }', opened: '${ steps.opened.output.paylo
 	require.Equal(t, "sendgrid", box[0]["provider"])
 	require.Equal(t, args["sb_message"], box[0]["id"])
 
-	// SendGrid reports: processed (not tracked), delivered, open (twice), and
+	// SendGrid reports: processed (it is already sent: no change), delivered, open (twice), and
 	// an event for a message of no one here
 	events, _ := json.Marshal([]map[string]any{
 		{"email": "grace@example.com", "event": "processed", "sb_message": args["sb_message"]},

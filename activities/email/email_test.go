@@ -263,6 +263,14 @@ func TestSendGridAnswerLost(t *testing.T) {
 	ms := e.messages(t)
 	require.Len(t, ms, 1)
 	require.Equal(t, "unconfirmed", ms[0].Status)
+
+	// SendGrid's event webhook reports it processed: confirmed
+	moved, err := (&crm.Service{Store: e.st}).RecordDelivery(t.Context(), "provider:sendgrid", e.org, ms[0].ID, "sent")
+	require.NoError(t, err)
+	require.True(t, moved)
+	got, err := e.st.GetOutbox(t.Context(), e.org, ms[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, "sent", got.Status)
 }
 
 func TestSendGridUnreachableIsRetried(t *testing.T) {

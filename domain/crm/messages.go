@@ -151,6 +151,8 @@ func withoutKey(ctx context.Context) context.Context { return context.WithValue(
 // statuses a message moves to it from: forward only, so that an open
 // reported after the click changes nothing.
 var deliveryFrom = map[string][]string{
+	// the provider has it: confirms a message whose answer was lost
+	"sent":         {"sending", "unconfirmed"},
 	"delivered":    {"sending", "sent", "unconfirmed"},
 	"opened":       {"sending", "sent", "unconfirmed", "delivered"},
 	"clicked":      {"sending", "sent", "unconfirmed", "delivered", "opened"},
@@ -161,11 +163,11 @@ var deliveryFrom = map[string][]string{
 }
 
 // DeliveryStatuses are the statuses RecordDelivery accepts.
-var DeliveryStatuses = []string{"delivered", "opened", "clicked", "bounced", "dropped", "complained", "unsubscribed"}
+var DeliveryStatuses = []string{"sent", "delivered", "opened", "clicked", "bounced", "dropped", "complained", "unsubscribed"}
 
-// RecordDelivery records what a provider reported of a sent email
-// (delivered, opened, clicked, bounced, dropped, complained,
-// unsubscribed). The first time a message reaches a status it emits
+// RecordDelivery records what a provider reported of a sent email (sent
+// — it has a message whose answer was lost —, delivered, opened, clicked,
+// bounced, dropped, complained, unsubscribed). The first time a message reaches a status it emits
 // email.<status> — whose data names the run that sent it, so an `event`
 // trigger can signal that run — and, for a campaign email, tracks the
 // campaign metric; a bounce, complaint or unsubscribe suppresses the

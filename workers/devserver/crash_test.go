@@ -131,3 +131,88 @@ output: ${ steps.link.output }
 	require.NoError(t, err)
 	require.Len(t, ps, 1, "one payment recorded")
 }
+
+// TestWorkerStoppedAfterSendGridAccepted: the same for an email. SendGrid
+// takes no idempotency key: the message ledger row written before the send
+// makes the retry on another worker mark it unconfirmed instead of sending
+// it again — one email, and the run goes on.
+func TestWorkerStoppedAfterSendGridAccepted(t *testing.T) {
+	ctx := t.Context()
+	c := testServer(ctx, t)
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "sb.db"), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	org := &domain.Org{Name: "acme"}
+	require.NoError(t, st.CreateOrg(ctx, org))
+
+	var (
+		mu      sync.Mutex
+		sends   int
+		stopA   = make(chan struct{})
+		stopped = make(chan struct{})
+	)
+	sendgrid := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sends++
+		first := sends == 1
+		mu.Unlock()
+		if first {
+			close(stopA)
+			<-stopped
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer sendgrid.Close()
+	opts := func() platform.Options {
+		return platform.Options{Client: c, Store: st, TaskQueue: "crash-mail", Worker: worker.Options{WorkerStopTimeout: 200 * time.Millisecond},
+			Catalog: catalog.Options{Providers: catalog.Providers{SendGrid: sendgrid.URL},
+				Secrets: orgSecrets{org.ID + "/sendgrid_api_key": "SG.crash", org.ID + "/email_from": "sales@acme.test"}}}
+	}
+	a, err := platform.New(opts())
+	require.NoError(t, err)
+	require.NoError(t, a.Start())
+
+	src := []byte(`switchboard: v1
+name: crash-mail
+steps:
+  - id: mail
+    call: email.send
+    retry: {initialInterval: 100ms}
+    with: {to: ada@example.com, subject: Your quote, text: Hello}
+output: ${ steps.mail.output }
+`)
+	p, diags := dsl.Compile("crash-mail.yaml", src, dsl.Options{Registry: catalog.Registry()})
+	require.Empty(t, diags)
+	p.Steps[0].Call.Timeout = dsl.Duration(3 * time.Second)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: org.ID + "/crash-mail:1", TaskQueue: "crash-mail"},
+		workflows.WorkflowName, workflows.RunInput{Plan: p, Meta: workflows.RunMeta{ID: "crash-mail:1"}})
+	require.NoError(t, err)
+	select {
+	case <-stopA:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the step never reached SendGrid")
+	}
+	a.Stop()
+	close(stopped)
+	b, err := platform.New(opts())
+	require.NoError(t, err)
+	require.NoError(t, b.Start())
+	defer b.Stop()
+
+	var out map[string]any
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	require.NoError(t, run.Get(wctx, &out))
+	mu.Lock()
+	require.Equal(t, 1, sends, "never sent twice")
+	mu.Unlock()
+	require.Equal(t, "unconfirmed", out["status"])
+	ms, err := st.ListOutbox(ctx, org.ID, domain.Page{})
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	require.Equal(t, "unconfirmed", ms[0].Status)
+}

@@ -30,9 +30,11 @@ type Quote struct {
 	SentAt    *time.Time     `json:"sentAt,omitempty"`
 	DecidedAt *time.Time     `json:"decidedAt,omitempty"`
 	Decision  *QuoteDecision `json:"decision,omitempty"`
-	Version   int            `json:"version"`
-	CreatedAt time.Time      `json:"createdAt"`
-	UpdatedAt time.Time      `json:"updatedAt"`
+	// PaidAt is when a payment of the quote (stripe.*) was paid.
+	PaidAt    *time.Time `json:"paidAt,omitempty"`
+	Version   int        `json:"version"`
+	CreatedAt time.Time  `json:"createdAt"`
+	UpdatedAt time.Time  `json:"updatedAt"`
 }
 
 // QuoteDecision records who accepted or rejected a quote, and from where.

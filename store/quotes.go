@@ -12,7 +12,7 @@ import (
 // Quotes and public tokens (domain.QuoteRepo).
 
 const quoteCols = `org_id, id, opportunity_id, customer_id, currency, line_items, subtotal, discount, tax, total, valid_until,
-	notes, status, run_id, sent_at, decided_at, decision, version, created_at, updated_at`
+	notes, status, run_id, sent_at, decided_at, decision, paid_at, version, created_at, updated_at`
 
 // scanQuote scans a quote; a sent quote past its last valid day reads as
 // expired (today is the UTC day of the read).
@@ -20,7 +20,7 @@ func scanQuote(s scanner) (q domain.Quote, err error) {
 	var items, decision json.RawMessage
 	err = s.Scan(&q.OrgID, &q.ID, &q.OpportunityID, &q.CustomerID, &q.Currency, jsonDest{&items}, &q.Totals.Subtotal,
 		&q.Totals.Discount, &q.Totals.Tax, &q.Totals.Total, &q.ValidUntil, &q.Notes, &q.Status, &q.RunID,
-		scanNullTime(&q.SentAt), scanNullTime(&q.DecidedAt), jsonDest{&decision}, &q.Version, scanTime(&q.CreatedAt), scanTime(&q.UpdatedAt))
+		scanNullTime(&q.SentAt), scanNullTime(&q.DecidedAt), jsonDest{&decision}, scanNullTime(&q.PaidAt), &q.Version, scanTime(&q.CreatedAt), scanTime(&q.UpdatedAt))
 	if err != nil {
 		return q, err
 	}
@@ -54,7 +54,7 @@ func (r *repo) quoteArgs(q *domain.Quote) []any {
 		decision = string(b)
 	}
 	return []any{q.OpportunityID, q.CustomerID, q.Currency, lineItemsArg(q.LineItems), q.Totals.Subtotal, q.Totals.Discount,
-		q.Totals.Tax, q.Totals.Total, q.ValidUntil, q.Notes, q.Status, q.RunID, r.tsp(q.SentAt), r.tsp(q.DecidedAt), decision}
+		q.Totals.Tax, q.Totals.Total, q.ValidUntil, q.Notes, q.Status, q.RunID, r.tsp(q.SentAt), r.tsp(q.DecidedAt), decision, r.tsp(q.PaidAt)}
 }
 
 // CreateQuote inserts q with the customer of its opportunity.
@@ -70,7 +70,7 @@ func (r *repo) CreateQuote(ctx context.Context, q *domain.Quote) error {
 		q.CreatedAt = stamp(q.CreatedAt)
 		q.UpdatedAt = q.CreatedAt
 		args := append([]any{q.OrgID, q.ID}, r.quoteArgs(q)...)
-		_, err := r.exec(ctx, `INSERT INTO quotes (`+quoteCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := r.exec(ctx, `INSERT INTO quotes (`+quoteCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			append(args, q.Version, r.ts(q.CreatedAt), r.ts(q.UpdatedAt))...)
 		return wrap("create quote", err)
 	})
@@ -88,8 +88,8 @@ func (r *repo) UpdateQuote(ctx context.Context, q *domain.Quote) error {
 	q.UpdatedAt = stamp(time.Time{})
 	args := append(r.quoteArgs(q), r.ts(q.UpdatedAt), q.OrgID, q.ID, q.Version)
 	n, err := r.exec(ctx, `UPDATE quotes SET opportunity_id = ?, customer_id = ?, currency = ?, line_items = ?, subtotal = ?, discount = ?,
-		tax = ?, total = ?, valid_until = ?, notes = ?, status = ?, run_id = ?, sent_at = ?, decided_at = ?, decision = ?, updated_at = ?,
-		version = version + 1 WHERE org_id = ? AND id = ? AND version = ?`, args...)
+		tax = ?, total = ?, valid_until = ?, notes = ?, status = ?, run_id = ?, sent_at = ?, decided_at = ?, decision = ?, paid_at = ?,
+		updated_at = ?, version = version + 1 WHERE org_id = ? AND id = ? AND version = ?`, args...)
 	switch {
 	case err != nil:
 		return wrap(what, err)

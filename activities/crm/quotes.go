@@ -15,7 +15,7 @@ const quoteSchema = `{"type": "object", "additionalProperties": false, "required
 		"subtotal": {"type": "integer"}, "discount": {"type": "integer"}, "tax": {"type": "integer"}, "total": {"type": "integer"}}},
 	"validUntil": {"type": "string"}, "notes": {"type": "string"},
 	"status": {"enum": ["draft", "sent", "accepted", "rejected", "expired"]},
-	"runId": {"type": "string"}, "sentAt": {"type": "string"}, "decidedAt": {"type": "string"},
+	"runId": {"type": "string"}, "sentAt": {"type": "string"}, "decidedAt": {"type": "string"}, "paidAt": {"type": "string"},
 	"decision": {"type": "object"}, "version": {"type": "integer"}, "createdAt": {"type": "string"}, "updatedAt": {"type": "string"}}}`
 
 func quoteActions() []dsl.Action {

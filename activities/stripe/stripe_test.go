@@ -377,6 +377,11 @@ func TestSandbox(t *testing.T) {
 	}
 	require.Equal(t, 1, n)
 
+	paidQuote, err := e.st.GetQuote(t.Context(), e.org, q.ID)
+	require.NoError(t, err)
+	require.NotNil(t, paidQuote.PaidAt, "the quote remembers it was paid")
+	require.Equal(t, q.Version+1, paidQuote.Version)
+
 	got, err := e.run(t, "2", "stripe.getPayment", map[string]any{"paymentId": p.ID}, 1)
 	require.NoError(t, err)
 	require.Equal(t, "paid", got["status"])

@@ -171,7 +171,25 @@ func (s *Service) SettlePayment(ctx context.Context, actor Actor, orgID, id, sta
 			return settled{p, false}, nil, audit, nil
 		}
 		typ := map[string]string{"paid": "payment.succeeded", "failed": "payment.failed"}[status]
-		return settled{p, true}, []*domain.Event{event(typ, PaymentEvent{Payment: p, Actor: actor})}, audit, nil
+		evs := []*domain.Event{event(typ, PaymentEvent{Payment: p, Actor: actor})}
+		if status == "paid" && p.QuoteID != "" {
+			// the quote it paid remembers it
+			q, err := tx.GetQuote(ctx, orgID, p.QuoteID)
+			if err != nil && !errors.Is(err, domain.ErrNotFound) {
+				return settled{}, nil, nil, err
+			}
+			if err == nil && q.PaidAt == nil {
+				q.PaidAt = p.PaidAt
+				if err := tx.UpdateQuote(ctx, q); err != nil {
+					return settled{}, nil, nil, err
+				}
+				if q, err = tx.GetQuote(ctx, orgID, p.QuoteID); err != nil {
+					return settled{}, nil, nil, err
+				}
+				evs = append(evs, event("quote.paid", QuoteEvent{Quote: q, Actor: actor}))
+			}
+		}
+		return settled{p, true}, evs, audit, nil
 	})
 	return r.P, r.Moved, err
 }

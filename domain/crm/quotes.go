@@ -85,6 +85,7 @@ func (s *Service) UpdateQuote(ctx context.Context, actor Actor, orgID, id string
 		keep: func(before, q *domain.Quote) {
 			q.ID, q.OrgID, q.Version, q.CreatedAt, q.Status = before.ID, before.OrgID, before.Version, before.CreatedAt, before.Status
 			q.OpportunityID, q.CustomerID, q.RunID, q.SentAt, q.DecidedAt, q.Decision = before.OpportunityID, before.CustomerID, before.RunID, nil, nil, nil
+			q.PaidAt = before.PaidAt
 			q.Normalize()
 		},
 		events: func(_, q *domain.Quote, changes []string) []*domain.Event {

@@ -49,3 +49,25 @@ func TestQueueEmail(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	require.Len(t, ve.Fields, 4, "%v", ve) // to, from, subject, text
 }
+
+// TestProviderEventBeforeTheAnswer: SendGrid's event webhook reports the
+// message delivered before the sending attempt recorded SendGrid's answer;
+// the answer then keeps the further status instead of failing the step.
+func TestProviderEventBeforeTheAnswer(t *testing.T) {
+	st, org := memStore(t)
+	svc := &crm.Service{Store: st}
+	m := (&crm.OutgoingEmail{To: "ada@example.com", Subject: "Hi", Text: "x"}).Message()
+	m.Provider = "sendgrid"
+	send, err := svc.BeginSend(t.Context(), "run:flow:1", org, "run:acme/flow:1/r1/4", m)
+	require.NoError(t, err)
+	require.True(t, send.Now)
+	moved, err := svc.RecordDelivery(t.Context(), "provider:sendgrid", org, send.Message.ID, "delivered")
+	require.NoError(t, err)
+	require.True(t, moved)
+	got, err := svc.SendDone(t.Context(), "run:flow:1", org, send.Message.ID, "sent", "sg-1", "")
+	require.NoError(t, err)
+	require.Equal(t, "delivered", got.Status)
+	// a refusal recorded after the provider reported it is still an error
+	_, err = svc.SendDone(t.Context(), "run:flow:1", org, send.Message.ID, "failed", "", "ProviderRejected: x")
+	require.ErrorIs(t, err, domain.ErrConflict)
+}

@@ -118,7 +118,17 @@ func (s *Service) SendDone(ctx context.Context, actor Actor, orgID, id, status, 
 		// an attempt that outlived its timeout may find the message marked
 		// unconfirmed by the next one: its answer still counts
 		if err := tx.SetOutboxStatus(ctx, orgID, id, []string{"sending", "unconfirmed"}, status, providerID, errText); err != nil {
-			return nil, nil, nil, err
+			if !errors.Is(err, domain.ErrConflict) || status != "sent" {
+				return nil, nil, nil, err
+			}
+			// the provider's events got there first (processed, delivered,
+			// ...): the message is further on; keep its status
+			m, gerr := tx.GetOutbox(ctx, orgID, id)
+			if gerr != nil || !slices.Contains(DeliveryStatuses, m.Status) {
+				return nil, nil, nil, err
+			}
+			return m, nil, &domain.AuditEntry{Action: m.Channel + ".sent", Target: "message/" + id,
+				Details: details(map[string]any{"provider": m.Provider, "providerId": providerID, "reportedFirst": m.Status})}, nil
 		}
 		m, err := tx.GetOutbox(ctx, orgID, id)
 		if err != nil {

@@ -36,11 +36,13 @@ type Contract struct {
 	SignerName  string `json:"signerName,omitempty"`
 	SignerEmail string `json:"signerEmail,omitempty"`
 	// RunID is the run that created the contract (its public id), when a run did.
-	RunID      string      `json:"runId,omitempty"`
-	SentAt     *time.Time  `json:"sentAt,omitempty"`
-	SignedAt   *time.Time  `json:"signedAt,omitempty"`
-	VoidedAt   *time.Time  `json:"voidedAt,omitempty"`
-	VoidReason string      `json:"voidReason,omitempty"`
+	RunID      string     `json:"runId,omitempty"`
+	SentAt     *time.Time `json:"sentAt,omitempty"`
+	SignedAt   *time.Time `json:"signedAt,omitempty"`
+	VoidedAt   *time.Time `json:"voidedAt,omitempty"`
+	VoidReason string     `json:"voidReason,omitempty"`
+	// PaidAt is when a payment of the contract (stripe.*) was paid.
+	PaidAt     *time.Time  `json:"paidAt,omitempty"`
 	Signatures []Signature `json:"signatures,omitempty"` // Get only
 	Version    int         `json:"version"`
 	CreatedAt  time.Time   `json:"createdAt"`

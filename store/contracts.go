@@ -11,12 +11,12 @@ import (
 // Contracts, signatures and contract templates (domain.ContractRepo).
 
 const contractCols = `org_id, id, quote_id, opportunity_id, customer_id, title, template, document, document_hash, status,
-	signer_name, signer_email, run_id, sent_at, signed_at, voided_at, void_reason, version, created_at, updated_at`
+	signer_name, signer_email, run_id, sent_at, signed_at, voided_at, void_reason, paid_at, version, created_at, updated_at`
 
 func scanContract(s scanner) (c domain.Contract, err error) {
 	return c, s.Scan(&c.OrgID, &c.ID, &c.QuoteID, &c.OpportunityID, &c.CustomerID, &c.Title, &c.Template, &c.Document,
 		&c.DocumentHash, &c.Status, &c.SignerName, &c.SignerEmail, &c.RunID, scanNullTime(&c.SentAt), scanNullTime(&c.SignedAt),
-		scanNullTime(&c.VoidedAt), &c.VoidReason, &c.Version, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
+		scanNullTime(&c.VoidedAt), &c.VoidReason, scanNullTime(&c.PaidAt), &c.Version, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
 }
 
 func checkContract(c *domain.Contract) error {
@@ -40,9 +40,9 @@ func (r *repo) CreateContract(ctx context.Context, c *domain.Contract) error {
 		c.ID, c.Version = newID(c.ID), 1
 		c.CreatedAt = stamp(c.CreatedAt)
 		c.UpdatedAt = c.CreatedAt
-		_, err := r.exec(ctx, `INSERT INTO contracts (`+contractCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := r.exec(ctx, `INSERT INTO contracts (`+contractCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.OrgID, c.ID, c.QuoteID, c.OpportunityID, c.CustomerID, c.Title, c.Template, c.Document, c.DocumentHash, c.Status,
-			c.SignerName, c.SignerEmail, c.RunID, r.tsp(c.SentAt), r.tsp(c.SignedAt), r.tsp(c.VoidedAt), c.VoidReason,
+			c.SignerName, c.SignerEmail, c.RunID, r.tsp(c.SentAt), r.tsp(c.SignedAt), r.tsp(c.VoidedAt), c.VoidReason, r.tsp(c.PaidAt),
 			c.Version, r.ts(c.CreatedAt), r.ts(c.UpdatedAt))
 		return wrap("create contract", err)
 	})
@@ -69,8 +69,8 @@ func (r *repo) UpdateContract(ctx context.Context, c *domain.Contract) error {
 	what := "update contract " + c.ID
 	c.UpdatedAt = stamp(time.Time{})
 	n, err := r.exec(ctx, `UPDATE contracts SET title = ?, status = ?, signer_name = ?, signer_email = ?, sent_at = ?, signed_at = ?,
-		voided_at = ?, void_reason = ?, updated_at = ?, version = version + 1 WHERE org_id = ? AND id = ? AND version = ?`,
-		c.Title, c.Status, c.SignerName, c.SignerEmail, r.tsp(c.SentAt), r.tsp(c.SignedAt), r.tsp(c.VoidedAt), c.VoidReason,
+		voided_at = ?, void_reason = ?, paid_at = ?, updated_at = ?, version = version + 1 WHERE org_id = ? AND id = ? AND version = ?`,
+		c.Title, c.Status, c.SignerName, c.SignerEmail, r.tsp(c.SentAt), r.tsp(c.SignedAt), r.tsp(c.VoidedAt), c.VoidReason, r.tsp(c.PaidAt),
 		r.ts(c.UpdatedAt), c.OrgID, c.ID, c.Version)
 	switch {
 	case err != nil:

@@ -15,7 +15,7 @@ const contractSchema = `{"type": "object", "additionalProperties": false, "requi
 	"title": {"type": "string"}, "template": {"type": "string"}, "documentHash": {"type": "string"},
 	"status": {"enum": ["draft", "sent", "signed", "void"]}, "signerName": {"type": "string"}, "signerEmail": {"type": "string"},
 	"runId": {"type": "string"}, "sentAt": {"type": "string"}, "signedAt": {"type": "string"}, "voidedAt": {"type": "string"},
-	"voidReason": {"type": "string"}, "signatures": {"type": "array", "items": {"type": "object"}},
+	"voidReason": {"type": "string"}, "paidAt": {"type": "string"}, "signatures": {"type": "array", "items": {"type": "object"}},
 	"version": {"type": "integer"}, "createdAt": {"type": "string"}, "updatedAt": {"type": "string"}}}`
 
 func contractActions() []dsl.Action {

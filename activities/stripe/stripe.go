@@ -72,12 +72,12 @@ func Actions() []dsl.Action {
 	payment := `{"type": "object", "additionalProperties": false, "required": ["paymentId", "status", "provider", "amount", "currency"], "properties": {
 		"paymentId": {"type": "string"}, "status": {"enum": ["creating", "open", "paid", "failed", "canceled"]}, "provider": {"enum": ["sandbox", "stripe"]},
 		"kind": {"enum": ["checkout", "invoice"]}, "url": {"type": "string"}, "providerId": {"type": "string"}, "amount": {"type": "integer"},
-		"currency": {"type": "string"}, "quoteId": {"type": "string"}, "customerId": {"type": "string"}, "failure": {"type": "string"}}}`
+		"currency": {"type": "string"}, "quoteId": {"type": "string"}, "contractId": {"type": "string"}, "customerId": {"type": "string"}, "failure": {"type": "string"}}}`
 	items := `"lineItems": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["product", "quantity", "unitPrice"], "additionalProperties": false,
 		"properties": {"product": {"type": "string", "minLength": 1}, "description": {"type": "string"}, "quantity": {"type": "integer", "minimum": 1},
 		"unitPrice": {"type": "integer", "minimum": 0}, "discountBps": {"type": "integer", "minimum": 0, "maximum": 10000},
 		"taxRateBps": {"type": "integer", "minimum": 0, "maximum": 10000}}}},
-		"currency": {"type": "string", "pattern": "^[A-Za-z]{3}$"}, "quoteId": {"type": "string"}, "customerId": {"type": "string"},
+		"currency": {"type": "string", "pattern": "^[A-Za-z]{3}$"}, "quoteId": {"type": "string"}, "contractId": {"type": "string"}, "customerId": {"type": "string"},
 		"email": {"type": "string"}, "description": {"type": "string", "maxLength": 500}`
 	return []dsl.Action{
 		{
@@ -92,7 +92,7 @@ func Actions() []dsl.Action {
 		},
 		{
 			Name: "stripe.createPaymentLink", Title: "Ask for a payment (checkout link)",
-			Description: "Records a payment of a quote (`quoteId`: its line items, currency and customer) or of `lineItems` + `currency`, and " +
+			Description: "Records a payment of a contract (`contractId`: as its quote), a quote (`quoteId`: its line items, currency and customer) or of `lineItems` + `currency`, and " +
 				"returns the link where it is paid: a Stripe Checkout page, or without the secret stripe_secret_key the platform's sandbox " +
 				"checkout page. Paying emits `payment.succeeded` (failing `payment.failed`), whose data names this run. Once per step.",
 			Input:  json.RawMessage(`{"type": "object", "additionalProperties": false, "properties": {` + items + `, "successUrl": {"type": "string"}}}`),
@@ -211,6 +211,7 @@ func (c *connector) createPayment(ctx context.Context, kind string, args map[str
 		LineItems        []domain.LineItem `json:"lineItems"`
 		Currency         string            `json:"currency"`
 		QuoteID          string            `json:"quoteId"`
+		ContractID       string            `json:"contractId"`
 		CustomerID       string            `json:"customerId"`
 		Email            string            `json:"email"`
 		Description      string            `json:"description"`
@@ -222,8 +223,8 @@ func (c *connector) createPayment(ctx context.Context, kind string, args map[str
 	if err := json.Unmarshal(b, &in); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(action+": "+err.Error(), ErrValidation, nil)
 	}
-	if in.QuoteID == "" && len(in.LineItems) == 0 {
-		return nil, temporal.NewNonRetryableApplicationError(action+": give quoteId, or lineItems and currency", ErrValidation, nil)
+	if in.QuoteID == "" && in.ContractID == "" && len(in.LineItems) == 0 {
+		return nil, temporal.NewNonRetryableApplicationError(action+": give contractId, quoteId, or lineItems and currency", ErrValidation, nil)
 	}
 	provider := "sandbox"
 	if api != nil {
@@ -231,7 +232,7 @@ func (c *connector) createPayment(ctx context.Context, kind string, args map[str
 	}
 	actor := crm.Actor("run:" + call.Run)
 	p, err := c.svc.CreatePayment(crm.WithIdempotencyKey(ctx, call.Key), actor, &domain.Payment{OrgID: call.Org, Provider: provider, Kind: kind,
-		LineItems: in.LineItems, Currency: in.Currency, QuoteID: in.QuoteID, CustomerID: in.CustomerID, Email: in.Email,
+		LineItems: in.LineItems, Currency: in.Currency, QuoteID: in.QuoteID, ContractID: in.ContractID, CustomerID: in.CustomerID, Email: in.Email,
 		Description: in.Description, StepID: call.Step})
 	if err != nil {
 		return nil, recordErr(action, err)
@@ -390,7 +391,8 @@ func (c *connector) getPayment(ctx context.Context, args map[string]any) (any, e
 
 func view(p *domain.Payment) map[string]any {
 	out := map[string]any{"paymentId": p.ID, "status": p.Status, "provider": p.Provider, "kind": p.Kind, "amount": p.Amount, "currency": p.Currency}
-	for k, v := range map[string]string{"url": p.URL, "providerId": p.ProviderID, "quoteId": p.QuoteID, "customerId": p.CustomerID, "failure": p.Failure} {
+	for k, v := range map[string]string{"url": p.URL, "providerId": p.ProviderID, "quoteId": p.QuoteID, "contractId": p.ContractID,
+		"customerId": p.CustomerID, "failure": p.Failure} {
 		if v != "" {
 			out[k] = v
 		}

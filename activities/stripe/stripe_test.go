@@ -407,3 +407,38 @@ func TestGetPaymentRefreshesFromStripe(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "paid", got["status"], "the session is paid at Stripe")
 }
+
+// TestContractPayment: a contract is paid as its quote; paying marks both.
+func TestContractPayment(t *testing.T) {
+	e := newEnv(t)
+	e.creds = fakeSecrets{}
+	q := e.quote(t)
+	svc := &crm.Service{Store: e.st}
+	_, err := svc.SendQuote(t.Context(), "user:test", e.org, q.ID)
+	require.NoError(t, err)
+	_, err = svc.DecideQuote(t.Context(), "user:test", e.org, q.ID, domain.QuoteDecision{Accepted: true, Name: "Ada Lovelace", Via: "api"})
+	require.NoError(t, err)
+	k, err := svc.CreateContract(t.Context(), "user:test", &domain.Contract{OrgID: e.org, QuoteID: q.ID})
+	require.NoError(t, err)
+
+	out, err := e.run(t, "1", "stripe.createPaymentLink", map[string]any{"contractId": k.ID}, 1)
+	require.NoError(t, err)
+	require.Equal(t, k.ID, out["contractId"])
+	require.Equal(t, q.ID, out["quoteId"])
+	require.EqualValues(t, q.Totals.Total, out["amount"])
+	_, moved, err := svc.SettlePayment(t.Context(), "payer:sandbox", e.org, out["paymentId"].(string), "paid", "")
+	require.NoError(t, err)
+	require.True(t, moved)
+	paid, err := e.st.GetContract(t.Context(), e.org, k.ID)
+	require.NoError(t, err)
+	require.NotNil(t, paid.PaidAt)
+	pq, err := e.st.GetQuote(t.Context(), e.org, q.ID)
+	require.NoError(t, err)
+	require.NotNil(t, pq.PaidAt)
+
+	// a void contract is not paid
+	_, err = svc.VoidContract(t.Context(), "user:test", e.org, k.ID, "replaced")
+	require.NoError(t, err)
+	_, err = e.run(t, "2", "stripe.createPaymentLink", map[string]any{"contractId": k.ID}, 1)
+	require.Equal(t, stripeact.ErrInvalidTransition, cause(t, err).Type())
+}

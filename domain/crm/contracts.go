@@ -133,7 +133,7 @@ func (s *Service) CreateContract(ctx context.Context, actor Actor, c *domain.Con
 			seller = o.Name
 		}
 		c.ID = newContractID()
-		c.Status, c.RunID, c.SentAt, c.SignedAt, c.VoidedAt, c.VoidReason = "draft", runOf(actor), nil, nil, nil, ""
+		c.Status, c.RunID, c.SentAt, c.SignedAt, c.VoidedAt, c.VoidReason, c.PaidAt = "draft", runOf(actor), nil, nil, nil, "", nil
 		c.Document, err = renderDocument(tpl, &DocumentData{Seller: seller, Title: c.Title, Number: c.ID,
 			Date: time.Now().UTC().Format(time.DateOnly), Signer: DocumentSigner{Name: c.SignerName, Email: c.SignerEmail},
 			Customer: cust, Opportunity: opp, Quote: q})

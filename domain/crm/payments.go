@@ -32,11 +32,25 @@ type PaymentEvent struct {
 // sandboxLinkLife is how long a sandbox checkout link works.
 const sandboxLinkLife = 30 * 24 * time.Hour
 
-// CreatePayment records a payment to ask a provider for: of a quote
-// (QuoteID set: its line items, currency, total and customer) or of the
-// line items given. With an idempotency key in ctx it records it once.
+// CreatePayment records a payment to ask a provider for: of a contract
+// (ContractID: as its quote), of a quote (QuoteID set: its line items,
+// currency, total and customer) or of the line items given. With an idempotency key in ctx it records it once.
 func (s *Service) CreatePayment(ctx context.Context, actor Actor, p *domain.Payment) (*domain.Payment, error) {
 	return change(ctx, s, p.OrgID, actor, func(tx domain.Repo) (*domain.Payment, []*domain.Event, *domain.AuditEntry, error) {
+		if p.ContractID != "" {
+			// a contract is paid as its quote
+			k, err := tx.GetContract(ctx, p.OrgID, p.ContractID)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if k.Status == "void" {
+				return nil, nil, nil, fmt.Errorf("%w: the contract is void", domain.ErrInvalidTransition)
+			}
+			p.QuoteID = k.QuoteID
+			if p.Description == "" {
+				p.Description = k.Title
+			}
+		}
 		if p.QuoteID != "" {
 			q, err := tx.GetQuote(ctx, p.OrgID, p.QuoteID)
 			if err != nil {
@@ -187,6 +201,19 @@ func (s *Service) SettlePayment(ctx context.Context, actor Actor, orgID, id, sta
 					return settled{}, nil, nil, err
 				}
 				evs = append(evs, event("quote.paid", QuoteEvent{Quote: q, Actor: actor}))
+			}
+		}
+		if status == "paid" && p.ContractID != "" {
+			k, err := tx.GetContract(ctx, orgID, p.ContractID)
+			if err != nil && !errors.Is(err, domain.ErrNotFound) {
+				return settled{}, nil, nil, err
+			}
+			if err == nil && k.PaidAt == nil {
+				k.PaidAt = p.PaidAt
+				if err := tx.UpdateContract(ctx, k); err != nil {
+					return settled{}, nil, nil, err
+				}
+				evs = append(evs, contractEvent("contract.paid", k, nil, actor))
 			}
 		}
 		return settled{p, true}, evs, audit, nil

@@ -150,7 +150,7 @@ func runMain(m *testing.M) int {
 	env.url = hs.URL
 
 	w, err := platform.New(platform.Options{Client: tc, Store: st, Logger: quiet, Keys: env.keyring,
-		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true}, PublicURL: hs.URL,
+		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true}, PublicURL: hs.URL, Dev: true,
 			Providers: catalog.Providers{SendGrid: ps.URL, Stripe: ps.URL, Slack: ps.URL + "/api/"}}})
 	if err != nil {
 		return fail("worker", err)

@@ -192,11 +192,23 @@ func (s *Server) stripeEvent(ctx context.Context, org string, body []byte) (*Pro
 		a.Ignored++
 		return a, nil
 	}
+	p, err := s.store.GetPayment(ctx, org, id)
+	if isNotFound(err) {
+		a.Ignored++ // not a payment of this organisation
+		return a, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if e.Type == "payment_intent.payment_failed" && p.Kind == "checkout" {
+		// a declined card on the Checkout page: the payer may try another
+		// in the same session; only the session's own outcome settles it
+		a.Ignored++
+		return a, nil
+	}
 	_, moved, err := (&crm.Service{Store: s.store}).SettlePayment(ctx, crm.Actor("provider:stripe"), org, id, status, failure)
 	switch {
-	case isNotFound(err):
-		a.Ignored++
 	case err != nil:
+		// any error, not-found included (a record it touches), is retried
 		return nil, err
 	case moved:
 		a.Applied++

@@ -385,6 +385,7 @@ func TestSlackButtonDecidesTask(t *testing.T) {
 	env.providers.slackEmails["U_ADMIN_"+o.id] = "Admin@acme.test"
 	env.providers.slackEmails["U_OPER_"+o.id] = "operator@acme.test"
 	env.providers.slackEmails["U_STRANGER_"+o.id] = "stranger@elsewhere.test"
+	env.providers.slackEmails["U_VIEWER_"+o.id] = "viewer@acme.test"
 	env.providers.mu.Unlock()
 	run := o.start(t, o.deploy(t, `switchboard: v1
 name: discount-approval
@@ -437,7 +438,7 @@ output: ${ steps.approve.output }
 	body := click("U_ADMIN_"+o.id, "/slack/responses/forged")
 	requireProblem(t, send(body, signSlack("not-the-secret", body)), 401, "unauthorized")
 
-	for _, who := range []string{"U_STRANGER_", "U_OPER_", "U_NOBODY_"} {
+	for _, who := range []string{"U_STRANGER_", "U_OPER_", "U_VIEWER_", "U_NOBODY_"} {
 		body := click(who+o.id, "/slack/responses/"+who+o.id)
 		got := expect(t, req{method: "POST", path: path, body: body, contentType: "application/x-www-form-urlencoded", headers: signSlack(signing, body)}, 200)
 		require.Equal(t, 1.0, got["ignored"], who)
@@ -450,6 +451,7 @@ output: ${ steps.approve.output }
 	}
 	require.Contains(t, string(env.providers.slackReplies("/slack/responses/U_STRANGER_" + o.id)[0]), "not a user of this Switchboard organisation")
 	require.Contains(t, string(env.providers.slackReplies("/slack/responses/U_OPER_" + o.id)[0]), "Not decided")
+	require.Contains(t, string(env.providers.slackReplies("/slack/responses/U_VIEWER_" + o.id)[0]), "needs the operator role", "viewers decide nothing, as in the API")
 
 	body = click("U_ADMIN_"+o.id, "/slack/responses/admin")
 	got := expect(t, req{method: "POST", path: path, body: body, contentType: "application/x-www-form-urlencoded", headers: signSlack(signing, body)}, 200)

@@ -114,10 +114,7 @@ func (s *Server) slackPrincipal(ctx context.Context, org, id string) (*Principal
 	if len(tokens) == 0 {
 		return nil, "Switchboard cannot tell who you are: the organisation has no slack_bot_token.", nil
 	}
-	base := s.opts.SlackURL
-	if base == "" {
-		base = slack.APIURL
-	}
+	base := s.slackBase()
 	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	u, err := slack.New(string(tokens[0]), slack.OptionAPIURL(base)).GetUserInfoContext(tctx, id)
@@ -154,7 +151,9 @@ func (s *Server) slackPrincipal(ctx context.Context, org, id string) (*Principal
 // It is best effort: the decision stands whatever Slack answers.
 func (s *Server) slackReply(ctx context.Context, responseURL string, replace bool, text string) {
 	u, err := url.Parse(responseURL)
-	if responseURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+	if responseURL == "" || err != nil || !s.slackHost(u) {
+		// only Slack's own response URLs: a signed payload must not make
+		// the API call anywhere else
 		return
 	}
 	msg := map[string]any{"text": text, "replace_original": replace}
@@ -169,10 +168,35 @@ func (s *Server) slackReply(ctx context.Context, responseURL string, replace boo
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := slackReplyClient.Do(req)
 	if err != nil {
 		s.opts.Logger.Warn("slack: response_url", "error", err)
 		return
 	}
 	_ = res.Body.Close()
+}
+
+// slackReplyClient follows no redirects.
+var slackReplyClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// slackBase is Slack's Web API base, ending in a slash.
+func (s *Server) slackBase() string {
+	base := s.opts.SlackURL
+	if base == "" {
+		base = slack.APIURL
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	return base
+}
+
+// slackHost says u is Slack's: https://hooks.slack.com, or the host of the
+// configured Slack API base (a proxy, a local test server).
+func (s *Server) slackHost(u *url.URL) bool {
+	if u.Scheme == "https" && u.Host == "hooks.slack.com" {
+		return true
+	}
+	b, err := url.Parse(s.slackBase())
+	return err == nil && b.Host != "" && u.Scheme == b.Scheme && u.Host == b.Host
 }

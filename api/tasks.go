@@ -154,6 +154,10 @@ func (s *Server) taskRoutes() {
 // is audited.
 func (s *Server) decide(ctx context.Context, run, task string, in Decision) (map[string]any, error) {
 	pr := principal(ctx)
+	if !pr.Role.AtLeast(domain.RoleOperator) {
+		// the API route asks the same; a Slack click must too
+		return nil, problem(http.StatusForbidden, ProbForbidden, "deciding tasks needs the operator role or above (%s has %s)", pr.Email, pr.Role)
+	}
 	info, err := s.describe(ctx, run)
 	if err != nil {
 		return nil, err

@@ -167,7 +167,7 @@ func RunDev(ctx context.Context, o DevOptions, stdout, stderr io.Writer) (err er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	apiURL := "http://" + hostPort(lis.Addr())
 	w, err := platform.New(platform.Options{Client: tc, Store: st, Metrics: reg, Logger: log, Keys: keys,
-		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true, AllowPrivate: true}, PublicURL: apiURL}})
+		Catalog: catalog.Options{HTTP: httpact.Options{AllowLoopback: true, AllowPrivate: true}, PublicURL: apiURL, Dev: true}})
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,9 @@ type emailTemplateData struct {
 }
 
 var emailTemplates = namedDocs[domain.MailTemplate]{table: "email_templates", what: "email template",
-	data: func(t *domain.MailTemplate) any { return emailTemplateData{Subject: t.Subject, Text: t.Text, HTML: t.HTML} },
+	data: func(t *domain.MailTemplate) any {
+		return emailTemplateData{Subject: t.Subject, Text: t.Text, HTML: t.HTML}
+	},
 	fill: func(t *domain.MailTemplate, orgID, name string, doc json.RawMessage, at time.Time) error {
 		var d emailTemplateData
 		err := json.Unmarshal(doc, &d)

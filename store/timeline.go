@@ -19,9 +19,12 @@ func (r *repo) AddTimeline(ctx context.Context, e *domain.TimelineEntry) error {
 		return err
 	}
 	e.ID, e.At = newID(e.ID), stamp(e.At)
-	_, err := r.exec(ctx, `INSERT INTO timeline (`+timelineCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.OrgID, e.ID, e.CustomerID, e.Kind, e.Summary, e.Body, e.Ref, e.Event, e.Actor, e.RunID, r.ts(e.At))
-	if isForeignKey(err) {
+	// only when the customer exists: a failed foreign key would abort a
+	// PostgreSQL transaction, and a caller may go on without the entry
+	n, err := r.exec(ctx, `INSERT INTO timeline (`+timelineCols+`) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE EXISTS (SELECT 1 FROM customers WHERE org_id = ? AND id = ?)`,
+		e.OrgID, e.ID, e.CustomerID, e.Kind, e.Summary, e.Body, e.Ref, e.Event, e.Actor, e.RunID, r.ts(e.At), e.OrgID, e.CustomerID)
+	if isForeignKey(err) || (err == nil && n == 0) {
 		return fmt.Errorf("%w: add timeline entry: customer %s", domain.ErrNotFound, e.CustomerID)
 	}
 	return wrap("add timeline entry", err)

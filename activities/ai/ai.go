@@ -268,7 +268,10 @@ func (o Options) config(ctx context.Context, action, org string) (Config, error)
 		vals[i] = v
 	}
 	key, base, model, budget := vals[0], vals[1], vals[2], vals[3]
-	own := key != "" || base != ""
+	// an organisation's base URL that is the worker's, without a key of its
+	// own, is the worker's endpoint (and its budget)
+	sameAsWorker := key == "" && base != "" && strings.TrimRight(base, "/") == strings.TrimRight(o.Defaults.BaseURL, "/")
+	own := (key != "" || base != "") && !sameAsWorker
 	if own {
 		// the organisation's endpoint: the worker's key is never sent to it
 		cfg.APIKey, cfg.BaseURL = key, base

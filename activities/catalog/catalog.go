@@ -33,6 +33,10 @@ type Options struct {
 	// Providers points the connectors at other provider hosts (local test
 	// servers, proxies); the zero value is the real providers.
 	Providers Providers
+	// Dev is development mode (`switchboard dev`, SWITCHBOARD_MODE=dev):
+	// payments fall back to the sandbox for every organisation without a
+	// Stripe key (otherwise only for those that opt in).
+	Dev bool
 	// AI is the worker's AI endpoint, used by organisations that set none
 	// of their own (ai_api_key / ai_base_url).
 	AI aiact.Config
@@ -73,7 +77,7 @@ func Implementations(opts Options) map[string]activities.Func {
 	maps.Copy(impls, aiact.Implementations(aiact.Options{Secrets: opts.Secrets, Store: opts.Store, Defaults: opts.AI,
 		OrgHTTPClient: httpact.Client(opts.HTTP)}))
 	maps.Copy(impls, slackact.Implementations(slackact.Options{Store: opts.Store, Secrets: opts.Secrets, APIURL: opts.Providers.Slack}))
-	maps.Copy(impls, stripeact.Implementations(stripeact.Options{Store: opts.Store, Secrets: opts.Secrets, URL: opts.Providers.Stripe, PublicURL: opts.PublicURL}))
+	maps.Copy(impls, stripeact.Implementations(stripeact.Options{Store: opts.Store, Secrets: opts.Secrets, URL: opts.Providers.Stripe, PublicURL: opts.PublicURL, Dev: opts.Dev}))
 	maps.Copy(impls, crmact.Implementations(crmact.Options{Store: opts.Store, PublicURL: opts.PublicURL}))
 	return impls
 }

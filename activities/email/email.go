@@ -117,7 +117,18 @@ func (s *sender) send(ctx context.Context, args map[string]any) (any, error) {
 		if err != nil {
 			return nil, failure(err)
 		}
-		return map[string]any{"messageId": m.ID, "status": "queued", "provider": "outbox"}, nil
+		if m.Provider != "outbox" {
+			// an earlier attempt handed it to SendGrid before the key was
+			// removed: report what became of it
+			if m, err = s.o.Store.GetOutbox(ctx, call.Org, m.ID); err != nil {
+				return nil, err
+			}
+			if m.Status == "retrying" {
+				return nil, temporal.NewNonRetryableApplicationError("email.send: the message was begun with SendGrid but the secret "+
+					SettingSendGridKey+" is no longer set", activities.ErrNotConfigured, nil)
+			}
+		}
+		return outcome(m)
 	}
 	if e.From == "" {
 		if e.From, err = activities.Setting(ctx, s.o.Secrets, call.Org, SettingFrom); err != nil {
@@ -144,16 +155,28 @@ func (s *sender) send(ctx context.Context, args map[string]any) (any, error) {
 	} else {
 		m = send.Message
 	}
-	switch m.Status {
-	case "failed":
+	return outcome(m)
+}
+
+// outcome is the step's output for the ledger row of its message, however
+// it got there (this attempt, an earlier one, or the provider's events).
+func outcome(m *domain.OutboxMessage) (any, error) {
+	out := map[string]any{"messageId": m.ID, "provider": m.Provider}
+	switch {
+	case m.Provider == "outbox":
+		// the step queued it before a SendGrid key was set: it stays queued
+		out["status"] = "queued"
+		return out, nil
+	case m.Status == "failed":
 		return nil, activities.RecordedFailure(m.Error)
-	case "retrying":
-		// another attempt took it meanwhile
+	case m.Status == "retrying" || m.Status == "sending":
+		// another attempt holds it meanwhile
 		return nil, temporal.NewApplicationError("email.send: the message is being sent by another attempt", activities.ErrProviderUnavailable)
-	case "unconfirmed":
-		return map[string]any{"messageId": m.ID, "status": "unconfirmed", "provider": "sendgrid"}, nil
+	case m.Status == "unconfirmed":
+		out["status"] = "unconfirmed"
+		return out, nil
 	}
-	out := map[string]any{"messageId": m.ID, "status": "sent", "provider": "sendgrid"}
+	out["status"] = "sent" // or further: delivered, opened, ...
 	if m.ProviderID != "" {
 		out["providerId"] = m.ProviderID
 	}
@@ -205,8 +228,14 @@ func (s *sender) sendGrid(ctx context.Context, key string, actor crm.Actor, call
 	}
 	failure := activities.HTTPFailure("email.send", "SendGrid", resp.StatusCode, http.Header(resp.Headers), sendGridErrors(resp.Body))
 	status := "failed"
-	if activities.Retryable(failure) {
-		status = "retrying"
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+		status = "retrying" // refused before it was taken: safe to send again
+	case activities.Retryable(failure):
+		// another 5xx (500, 502, 504): SendGrid may have taken it all the
+		// same; the message stays "sending" and the next attempt marks it
+		// unconfirmed rather than sending it twice
+		return nil, failure
 	}
 	if _, err := done(status, "", activities.FailureText(failure)); err != nil {
 		return nil, err

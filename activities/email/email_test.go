@@ -344,3 +344,16 @@ func TestTemplate(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	require.Equal(t, "subject", ve.Fields[0].Field)
 }
+
+// TestSendGrid500IsNotResent: a 500 may come after SendGrid took the
+// email; the retry does not send it again (unconfirmed), unlike a 503.
+func TestSendGrid500IsNotResent(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(e.sg)
+	defer srv.Close()
+	e.sg.replies = []func(http.ResponseWriter){func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) }}
+	out, err := e.send(t, srv.URL, map[string]any{"to": "ada@example.com", "subject": "Hi", "text": "x"}, 3, 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "unconfirmed", out["status"])
+	require.Len(t, e.sg.sent(), 1)
+}

@@ -464,7 +464,8 @@ func (c *client) failure(ctx context.Context, action string, err error) (failure
 		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s: Slack answered 429 Too Many Requests (retry after %s)", action, rl.RetryAfter),
 			activities.ErrRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: min(max(rl.RetryAfter, 0), time.Hour)}), false
 	case errors.As(err, &sc):
-		return activities.HTTPFailure(action, "Slack", sc.Code, c.header, ""), false
+		// a 5xx other than 503 may come after Slack took the request
+		return activities.HTTPFailure(action, "Slack", sc.Code, c.header, ""), sc.Code >= 500 && sc.Code != http.StatusServiceUnavailable
 	case errors.As(err, &se):
 		return c.apiFailure(action, se)
 	case c.status == 0:

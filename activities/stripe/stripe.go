@@ -58,7 +58,15 @@ type Options struct {
 	PublicURL string
 	// HTTPClient calls Stripe; nil: stripe-go's default.
 	HTTPClient *http.Client
+	// Dev lets every organisation without a Stripe key use the sandbox
+	// (`switchboard dev`). Otherwise an organisation opts in with the
+	// secret stripe_sandbox=true: in production a forgotten key must not
+	// turn payment links into pages that take "payments" without a card.
+	Dev bool
 }
+
+// SettingSandbox opts an organisation without a Stripe key in to the sandbox.
+const SettingSandbox = "stripe_sandbox"
 
 type connector struct {
 	o   Options
@@ -145,8 +153,22 @@ func (c *connector) begin(ctx context.Context, action string) (activities.Call, 
 		return call, nil, err
 	}
 	key, err := activities.Setting(ctx, c.o.Secrets, call.Org, SettingSecretKey)
-	if err != nil || key == "" {
+	if err != nil {
 		return call, nil, err
+	}
+	if key == "" {
+		if action == "stripe.getPayment" || c.o.Dev {
+			return call, nil, nil
+		}
+		opt, err := activities.Setting(ctx, c.o.Secrets, call.Org, SettingSandbox)
+		if err != nil {
+			return call, nil, err
+		}
+		if opt != "true" && opt != "on" {
+			return call, nil, temporal.NewNonRetryableApplicationError(action+": no Stripe key: set the secret "+SettingSecretKey+
+				" (or "+SettingSandbox+"=true to take payments on the platform's sandbox page, where no card is charged)", activities.ErrNotConfigured, nil)
+		}
+		return call, nil, nil
 	}
 	cfg := &stripe.BackendConfig{URL: stripe.String(c.o.URL), HTTPClient: c.o.HTTPClient,
 		// Temporal retries, after the provider's delay; the SDK must not
@@ -416,6 +438,16 @@ func stripeErr(ctx context.Context, action string, err error) error {
 		detail := se.Msg
 		if se.Code != "" {
 			detail = string(se.Code) + ": " + detail
+		}
+		switch se.HTTPStatusCode {
+		case http.StatusConflict:
+			// idempotency_key_in_use: the same request of an earlier
+			// attempt is still being processed; its answer will be replayed
+			return temporal.NewApplicationError(fmt.Sprintf("%s: Stripe is still processing this step's earlier request (409): %s", action, detail),
+				activities.ErrProviderUnavailable)
+		case http.StatusUnauthorized, http.StatusForbidden:
+			// Stripe's message quotes part of the key
+			detail = "the secret stripe_secret_key was refused (wrong, revoked, or lacking a permission)"
 		}
 		return activities.HTTPFailure(action, "Stripe", se.HTTPStatusCode, nil, detail)
 	}

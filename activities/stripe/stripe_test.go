@@ -143,6 +143,7 @@ type env struct {
 	stripe *fakeStripe
 	url    string
 	creds  fakeSecrets
+	dev    bool
 }
 
 func newEnv(t *testing.T) *env {
@@ -162,7 +163,7 @@ func (e *env) run(t *testing.T, run, action string, args map[string]any, attempt
 	var s testsuite.WorkflowTestSuite
 	w := s.NewTestWorkflowEnvironment()
 	w.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: e.org + "/flow:" + run})
-	impls := stripeact.Implementations(stripeact.Options{Store: e.st, Secrets: e.creds, URL: e.url, PublicURL: "https://sb.example"})
+	impls := stripeact.Implementations(stripeact.Options{Store: e.st, Secrets: e.creds, URL: e.url, PublicURL: "https://sb.example", Dev: e.dev})
 	w.RegisterActivityWithOptions(impls[action], activity.RegisterOptions{Name: action})
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context) (map[string]any, error) {
 		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{ActivityID: "pay", StartToCloseTimeout: 10 * time.Second,
@@ -321,6 +322,8 @@ func TestStripeErrors(t *testing.T) {
 		{401, `{"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_***123"}}`, activities.ErrProviderAuth, false},
 		{429, `{"error": {"type": "rate_limit_error", "message": "Too many requests"}}`, activities.ErrRateLimited, true},
 		{500, `{"error": {"type": "api_error", "message": "Something went wrong"}}`, activities.ErrProviderUnavailable, true},
+		{409, `{"error": {"type": "idempotency_error", "code": "idempotency_key_in_use", "message": "There is currently another in-progress request using this Idempotent Key"}}`,
+			activities.ErrProviderUnavailable, true},
 	} {
 		e.stripe.script = []func(http.ResponseWriter, *http.Request) bool{func(w http.ResponseWriter, r *http.Request) bool {
 			w.Header().Set("Content-Type", "application/json")
@@ -349,6 +352,12 @@ func TestStripeErrors(t *testing.T) {
 func TestSandbox(t *testing.T) {
 	e := newEnv(t)
 	e.creds = fakeSecrets{}
+	// in server mode, no key and no opt-in: not configured
+	_, err := e.run(t, "0", "stripe.createPaymentLink", map[string]any{"currency": "eur", "lineItems": []any{map[string]any{"product": "x", "quantity": 1, "unitPrice": 1}}}, 1)
+	ae := cause(t, err)
+	require.Equal(t, activities.ErrNotConfigured, ae.Type())
+	require.Contains(t, ae.Error(), "stripe_sandbox=true")
+	e.creds = fakeSecrets{e.org + "/stripe_sandbox": "true"}
 	q := e.quote(t)
 	out, err := e.run(t, "1", "stripe.createPaymentLink", map[string]any{"quoteId": q.ID}, 3)
 	require.NoError(t, err)
@@ -411,7 +420,7 @@ func TestGetPaymentRefreshesFromStripe(t *testing.T) {
 // TestContractPayment: a contract is paid as its quote; paying marks both.
 func TestContractPayment(t *testing.T) {
 	e := newEnv(t)
-	e.creds = fakeSecrets{}
+	e.creds, e.dev = fakeSecrets{}, true
 	q := e.quote(t)
 	svc := &crm.Service{Store: e.st}
 	_, err := svc.SendQuote(t.Context(), "user:test", e.org, q.ID)

@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string) error {
 		Providers: catalog.Providers{SendGrid: cfg.SendGridURL, Slack: cfg.SlackURL, Stripe: cfg.StripeURL},
 		AI:        aiact.Config{BaseURL: cfg.AIBaseURL, APIKey: cfg.AIAPIKey, Model: cfg.AIModel, Budget: cfg.AITokenBudget}}
 	if cfg.Mode == "dev" {
-		copts.HTTP = httpact.Options{AllowLoopback: true, AllowPrivate: true}
+		copts.HTTP, copts.Dev = httpact.Options{AllowLoopback: true, AllowPrivate: true}, true
 	}
 	w, err := platform.New(platform.Options{Client: tc, Store: st, TaskQueue: cfg.TaskQueue, Catalog: copts, Keys: rt.Keys, Metrics: reg, Logger: log})
 	if err != nil {

@@ -74,7 +74,9 @@ func change[T any](ctx context.Context, s *Service, orgID string, actor Actor, f
 			}
 			if entry := timelineOf(e, actor); entry != nil {
 				entry.OrgID = orgID
-				if err := tx.AddTimeline(ctx, entry); err != nil {
+				// a customer deleted since (say, a payment of theirs
+				// settling later) has no timeline: the change still counts
+				if err := tx.AddTimeline(ctx, entry); err != nil && !errors.Is(err, domain.ErrNotFound) {
 					return err
 				}
 			}

@@ -70,7 +70,16 @@ func (s *Service) BeginSend(ctx context.Context, actor Actor, orgID, key string,
 	}
 	switch cur.Status {
 	case "retrying":
-		// the provider refused it before; take it (one attempt at a time)
+		// the provider refused it before; take it (one attempt at a time),
+		// unless the address was suppressed meanwhile
+		if cur.Channel == "email" {
+			if err := notSuppressed(ctx, s.Store, orgID, cur.To); err != nil {
+				if errors.Is(err, ErrSuppressed) {
+					_ = s.Store.SetOutboxStatus(ctx, orgID, cur.ID, []string{"retrying"}, "failed", "", "Suppressed: "+err.Error())
+				}
+				return nil, err
+			}
+		}
 		err := s.Store.SetOutboxStatus(ctx, orgID, cur.ID, []string{"retrying"}, "sending", "", "")
 		if err == nil {
 			cur.Status = "sending"
@@ -117,7 +126,22 @@ func (s *Service) SendDone(ctx context.Context, actor Actor, orgID, id, status, 
 	return change(context.WithoutCancel(withoutKey(ctx)), s, orgID, actor, func(tx domain.Repo) (*domain.OutboxMessage, []*domain.Event, *domain.AuditEntry, error) {
 		// an attempt that outlived its timeout may find the message marked
 		// unconfirmed by the next one: its answer still counts
-		if err := tx.SetOutboxStatus(ctx, orgID, id, []string{"sending", "unconfirmed"}, status, providerID, errText); err != nil {
+		from := []string{"sending", "unconfirmed"}
+		if status == "retrying" {
+			from = []string{"sending"}
+		}
+		if err := tx.SetOutboxStatus(ctx, orgID, id, from, status, providerID, errText); err != nil {
+			if errors.Is(err, domain.ErrConflict) && status == "retrying" {
+				// the next attempt already gave up on it (unconfirmed) and
+				// the step went on: the provider refused it, so it failed
+				if ferr := tx.SetOutboxStatus(ctx, orgID, id, []string{"unconfirmed"}, "failed", "", errText); ferr == nil {
+					m, gerr := tx.GetOutbox(ctx, orgID, id)
+					if gerr != nil {
+						return nil, nil, nil, gerr
+					}
+					return m, []*domain.Event{messageEvent(m.Channel+".failed", m)}, &domain.AuditEntry{Action: m.Channel + ".failed", Target: "message/" + id}, nil
+				}
+			}
 			if !errors.Is(err, domain.ErrConflict) || status != "sent" {
 				return nil, nil, nil, err
 			}

@@ -67,11 +67,16 @@ func (s *Service) CreatePayment(ctx context.Context, actor Actor, p *domain.Paym
 		if err := checkPayment(p); err != nil {
 			return nil, nil, nil, err
 		}
-		if p.Email == "" && p.CustomerID != "" {
-			if c, err := tx.GetCustomer(ctx, p.OrgID, p.CustomerID); err == nil {
-				p.Email = c.Email
-			} else if !errors.Is(err, domain.ErrNotFound) {
+		if p.CustomerID != "" {
+			c, err := tx.GetCustomer(ctx, p.OrgID, p.CustomerID)
+			if errors.Is(err, domain.ErrNotFound) {
+				return nil, nil, nil, &domain.ValidationError{Record: "payment", Fields: []domain.FieldError{{Field: "customerId", Message: "is not a customer of this organisation"}}}
+			}
+			if err != nil {
 				return nil, nil, nil, err
+			}
+			if p.Email == "" {
+				p.Email = c.Email
 			}
 		}
 		p.Status, p.RunID = "creating", runOf(actor)

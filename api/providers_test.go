@@ -495,3 +495,34 @@ func TestEmailTemplates(t *testing.T) {
 	expect(t, req{method: "DELETE", path: "/v1/email-templates/welcome", key: o.admin()}, 204)
 	requireProblem(t, do(t, req{method: "GET", path: "/v1/email-templates/welcome", key: o.viewer()}), 404, "not-found")
 }
+
+// TestPaymentOfADeletedCustomer: the customer is deleted (say, on request)
+// after their payment link went out; paying still settles the payment and
+// signals the run — only the timeline entry, which went with the customer,
+// is left out.
+func TestPaymentOfADeletedCustomer(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	cust := expect(t, req{method: "POST", path: "/v1/customers", key: o.operator(), body: map[string]any{"name": "Gone Soon", "email": "gone@example.com"}}, 201)["id"].(string)
+	run := o.start(t, o.deploy(t, `switchboard: v1
+name: pay-and-wait
+input: {type: object, properties: {c: {type: string}}}
+triggers:
+  - event: {type: payment.succeeded, signal: settled, target: '${ event.data.payment.runId }'}
+steps:
+  - id: link
+    call: stripe.createPaymentLink
+    with: {currency: EUR, customerId: '${ input.c }', lineItems: [{product: Seat, quantity: 1, unitPrice: 1000}]}
+  - id: settled
+    waitFor: {signal: settled, timeout: 2m}
+output: '${ steps.settled.output.payload.payment.status }'
+`), map[string]any{"c": cust})
+	var pays []map[string]any
+	require.Eventually(t, func() bool {
+		pays = items(t, expect(t, req{method: "GET", path: "/v1/payments", key: o.viewer()}, 200))
+		return len(pays) == 1 && pays[0]["status"] == "open"
+	}, 30*time.Second, 50*time.Millisecond)
+	expect(t, req{method: "DELETE", path: "/v1/customers/" + cust, key: o.admin()}, 204)
+	require.Equal(t, http.StatusSeeOther, page(t, pays[0]["url"].(string), "POST", url.Values{"decision": {"pay"}}).status)
+	require.Equal(t, "paid", o.waitRun(t, run, "completed")["output"])
+}

@@ -405,6 +405,9 @@ func TestValidation(t *testing.T) {
 	require.Equal(t, stripeact.ErrValidation, cause(t, err).Type())
 	_, err = e.run(t, "2", "stripe.createPaymentLink", map[string]any{"quoteId": "nope"}, 3)
 	require.Equal(t, stripeact.ErrNotFound, cause(t, err).Type())
+	_, err = e.run(t, "3", "stripe.createPaymentLink", map[string]any{"currency": "EUR", "customerId": "nobody",
+		"lineItems": []any{map[string]any{"product": "x", "quantity": 1, "unitPrice": 100}}}, 3)
+	require.Equal(t, stripeact.ErrValidation, cause(t, err).Type(), "an unknown customer is refused before Stripe is asked")
 	require.Empty(t, e.stripe.sent())
 }
 

@@ -67,6 +67,10 @@ func TestProviderEventBeforeTheAnswer(t *testing.T) {
 	got, err := svc.SendDone(t.Context(), "run:flow:1", org, send.Message.ID, "sent", "sg-1", "")
 	require.NoError(t, err)
 	require.Equal(t, "delivered", got.Status)
+	require.Equal(t, "sg-1", got.ProviderID, "the provider's id is kept")
+	stored, err := st.GetOutbox(t.Context(), org, send.Message.ID)
+	require.NoError(t, err)
+	require.Equal(t, "sg-1", stored.ProviderID)
 	// a refusal recorded after the provider reported it is still an error
 	_, err = svc.SendDone(t.Context(), "run:flow:1", org, send.Message.ID, "failed", "", "ProviderRejected: x")
 	require.ErrorIs(t, err, domain.ErrConflict)

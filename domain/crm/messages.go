@@ -151,6 +151,13 @@ func (s *Service) SendDone(ctx context.Context, actor Actor, orgID, id, status, 
 			if gerr != nil || !slices.Contains(DeliveryStatuses, m.Status) {
 				return nil, nil, nil, err
 			}
+			if providerID != "" && m.ProviderID == "" {
+				// keep the status, record the provider's id
+				if err := tx.SetOutboxStatus(ctx, orgID, id, []string{m.Status}, m.Status, providerID, m.Error); err != nil {
+					return nil, nil, nil, err
+				}
+				m.ProviderID = providerID
+			}
 			return m, nil, &domain.AuditEntry{Action: m.Channel + ".sent", Target: "message/" + id,
 				Details: details(map[string]any{"provider": m.Provider, "providerId": providerID, "reportedFirst": m.Status})}, nil
 		}

@@ -35,14 +35,8 @@ func (s *Server) webhook(c *gin.Context) {
 	org, path := c.Param("org"), strings.TrimPrefix(c.Param("path"), "/")
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*s.opts.Timeout)
 	defer cancel()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxWebhookBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSONProblem(c, problem(http.StatusRequestEntityTooLarge, ProbTooLarge, "the body is over %d bytes", s.opts.MaxWebhookBytes))
-			return
-		}
-		writeJSONProblem(c, problem(http.StatusBadRequest, ProbBadRequest, "the body could not be read"))
+	body, ok := s.webhookBody(c)
+	if !ok {
 		return
 	}
 	// unknown organisations and unknown paths answer alike
@@ -414,4 +408,20 @@ func queryValues(q url.Values) map[string]any {
 		}
 	}
 	return out
+}
+
+// webhookBody reads the raw body of a webhook or provider delivery, at
+// most MaxWebhookBytes; on failure it has answered (413 or 400).
+func (s *Server) webhookBody(c *gin.Context) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxWebhookBytes))
+	if err == nil {
+		return body, true
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeJSONProblem(c, problem(http.StatusRequestEntityTooLarge, ProbTooLarge, "the body is over %d bytes", s.opts.MaxWebhookBytes))
+	} else {
+		writeJSONProblem(c, problem(http.StatusBadRequest, ProbBadRequest, "the body could not be read"))
+	}
+	return nil, false
 }

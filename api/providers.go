@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -51,14 +50,8 @@ func (s *Server) provider(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*s.opts.Timeout)
 	defer cancel()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxWebhookBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSONProblem(c, problem(http.StatusRequestEntityTooLarge, ProbTooLarge, "the body is over %d bytes", s.opts.MaxWebhookBytes))
-			return
-		}
-		writeJSONProblem(c, problem(http.StatusBadRequest, ProbBadRequest, "the body could not be read"))
+	body, ok := s.webhookBody(c)
+	if !ok {
 		return
 	}
 	if _, err := s.store.GetOrg(ctx, org); err != nil {

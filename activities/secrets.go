@@ -56,3 +56,15 @@ func Setting(ctx context.Context, s Secrets, org, name string) (string, error) {
 	}
 	return v, err
 }
+
+// MapSecrets holds secrets in memory, by "<org>/<name>": for tests and for
+// runs outside the platform.
+type MapSecrets map[string]string
+
+// Secret implements Secrets.
+func (m MapSecrets) Secret(_ context.Context, org, name string) (string, error) {
+	if v, ok := m[org+"/"+name]; ok {
+		return v, nil
+	}
+	return "", domain.ErrNotFound
+}

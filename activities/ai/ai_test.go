@@ -1,7 +1,6 @@
 package ai
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -487,17 +486,7 @@ func TestRetryAfter(t *testing.T) {
 
 // --- in an organisation's run ---------------------------------------------------
 
-// secretMap is an in-memory stand-in for the organisations' secret store:
-// "org/name" → value.
-type secretMap map[string]string
-
-func (m secretMap) Secret(_ context.Context, org, name string) (string, error) {
-	v, ok := m[org+"/"+name]
-	if !ok {
-		return "", domain.ErrNotFound
-	}
-	return v, nil
-}
+type secretMap = activities.MapSecrets
 
 func sqliteStore(t *testing.T) (domain.Store, string) {
 	t.Helper()

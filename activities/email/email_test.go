@@ -1,7 +1,6 @@
 package email_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,15 +25,7 @@ import (
 	"switchboard/store"
 )
 
-// fakeSecrets is an organisation's secret store in memory.
-type fakeSecrets map[string]string
-
-func (f fakeSecrets) Secret(_ context.Context, org, name string) (string, error) {
-	if v, ok := f[org+"/"+name]; ok {
-		return v, nil
-	}
-	return "", domain.ErrNotFound
-}
+type fakeSecrets = activities.MapSecrets
 
 // sendGrid speaks SendGrid's v3 mail send: it records every request and
 // answers with the next scripted reply (202 with an X-Message-Id after

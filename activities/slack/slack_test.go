@@ -1,7 +1,6 @@
 package slack_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,15 +29,7 @@ import (
 
 const token = "xoxb-1-test-token"
 
-// fakeSecrets is an organisation's secret store in memory.
-type fakeSecrets map[string]string
-
-func (f fakeSecrets) Secret(_ context.Context, org, name string) (string, error) {
-	if v, ok := f[org+"/"+name]; ok {
-		return v, nil
-	}
-	return "", domain.ErrNotFound
-}
+type fakeSecrets = activities.MapSecrets
 
 // slackAPI speaks Slack's Web API (chat.postMessage, users.lookupByEmail):
 // it records every call and answers with the next scripted reply of the

@@ -1,7 +1,6 @@
 package stripe_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,14 +26,7 @@ import (
 	"switchboard/store"
 )
 
-type fakeSecrets map[string]string
-
-func (f fakeSecrets) Secret(_ context.Context, org, name string) (string, error) {
-	if v, ok := f[org+"/"+name]; ok {
-		return v, nil
-	}
-	return "", domain.ErrNotFound
-}
+type fakeSecrets = activities.MapSecrets
 
 // fakeStripe speaks Stripe's API as stripe-go uses it: form-encoded POSTs,
 // bearer secret key, and Idempotency-Key replay (the same key answers the

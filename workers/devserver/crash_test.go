@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"switchboard/activities"
 	"switchboard/activities/catalog"
 	"switchboard/domain"
 	"switchboard/dsl"
@@ -42,14 +43,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type orgSecrets map[string]string
-
-func (s orgSecrets) Secret(_ context.Context, org, name string) (string, error) {
-	if v, ok := s[org+"/"+name]; ok {
-		return v, nil
-	}
-	return "", domain.ErrNotFound
-}
+type orgSecrets = activities.MapSecrets
 
 // crashSetup is what both workers need: where Temporal and the store are,
 // the organisation, its secrets and the provider stand-in.
